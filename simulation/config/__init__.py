@@ -1,0 +1,18 @@
+"""Scenario configuration: the generic TOML loader (`loader`) and the scenario schema (`schema`)."""
+
+from simulation.config.loader import (
+    METADATA_KEYS,
+    ConfigError,
+    check_schema,
+    config_from_dict,
+    config_hash,
+    config_to_dict,
+    describe_schema,
+    dump_config,
+    load_config,
+)
+
+__all__ = [
+    "METADATA_KEYS", "ConfigError", "check_schema", "config_from_dict", "config_hash", "config_to_dict",
+    "describe_schema", "dump_config", "load_config",
+]

@@ -1,0 +1,275 @@
+"""Hourly market clearing: a DC optimal power flow with flexible demand bids, solved by HiGHS.
+
+The linear program (built once per `Dispatcher`, re-solved every hour from the previous basis):
+
+    minimise   sum_g cost_g p_g  +  VOLL sum_i s_i  -  sum_k price_k q_k
+    subject to, for every bus i (the balance row, whose dual is the LMP):
+               sum_{g at i} p_g + s_i - sum_{k at i} q_k - sum_j B_ij phi_j = d_i
+               -limit_l <= b_l (phi_from(l) - phi_to(l)) <= limit_l   for lines with a finite limit
+               0 <= p_g <= avail_g,  0 <= q_k <= bid_k,  0 <= s_i <= d_i,  phi free, phi_slack = 0
+
+p: generation (MW); q: served flexible bid (MW); s: inflexible demand shed (MW); phi = theta x
+base_mva (MW-radians, so b_l phi is MW); B = bus susceptance matrix; b_l = 1/x_l. This is the
+B-theta form: sparse (each bid column has one entry), so HiGHS's simplex is fast; the PTDF form
+would put a dense row of PTDF entries per bid column in every line row.
+
+Copperplate mode drops phi and the line rows and keeps one balance row: one price for all.
+
+Conventions:
+- LMP (USD/MWh) = marginal cost of 1 MW more inflexible demand at the bus = dual of its
+  balance row. Without congestion every bus has the marginal unit's cost.
+- Wind/solar: `avail_mw` is an upper bound; what is left is curtailment (`curtailed_mw`).
+- Scarcity never fails: demand the grid cannot serve is shed at VOLL and the LMP is VOLL.
+- Priority: inflexible demand first. A bid priced at or above VOLL (firm, price-taking load
+  such as contracted AI) enters the LP at VOLL - `BID_PRIORITY_MARGIN_USD_PER_MWH`: it is
+  served whenever the grid can serve it without shedding inflexible demand, and it is
+  curtailed before any inflexible demand is shed (as grid operators curtail large flexible
+  loads before firm customers). Bids at equal prices are cleared in an arbitrary but
+  deterministic order; a bid at exactly the LMP may clear partially.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from simulation.grid.network import Grid
+
+#: firm bids (at or above VOLL) are cleared at VOLL minus this, so they never displace inflexible demand
+BID_PRIORITY_MARGIN_USD_PER_MWH = 1.0
+#: a line is reported congested when its flow is within this of its limit (MW, relative to max(1, limit))
+CONGESTION_TOL = 1e-6
+
+_OPTIMAL = highspy.HighsModelStatus.kOptimal
+_banner_done = False
+
+
+@dataclass(frozen=True, eq=False)
+class DispatchResult:
+    """One hour's clearing. Arrays per bus, generator, line or bid slot as named."""
+
+    lmp_usd_per_mwh: np.ndarray  # (n_bus,) locational marginal price
+    gen_mw: np.ndarray  # (n_gen,) dispatch
+    line_flow_mw: np.ndarray  # (n_line,) DC flow, + from -> to (copperplate: flows the dispatch would cause)
+    line_loading: np.ndarray  # (n_line,) |flow| / limit (0 for unlimited lines)
+    congested: np.ndarray  # (n_line,) bool: flow at its limit (never in copperplate mode)
+    bid_cleared_mw: np.ndarray  # (n_slots,) flexible load served
+    shed_mw: np.ndarray  # (n_bus,) inflexible demand not served (priced at VOLL)
+    curtailed_mw: np.ndarray  # (n_gen,) wind/solar available but not dispatched (0 for others)
+    emissions_t: float  # tCO2 in the hour
+    cost_usd: float  # generation cost + VOLL x shed in the hour
+    status: str  # "optimal"
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence C-level stdout (HiGHS prints a banner when the first instance is made)."""
+    try:
+        sys.stdout.flush()
+        fd = os.dup(1)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(fd, 1)
+        os.close(fd)
+
+
+def _new_highs() -> highspy.Highs:
+    global _banner_done
+    if _banner_done:
+        h = highspy.Highs()
+    else:
+        with _quiet_stdout():
+            h = highspy.Highs()
+        _banner_done = True
+    for name, value in (("output_flag", False), ("log_to_console", False), ("presolve", "off"),
+                        ("threads", 1), ("solver", "simplex")):
+        h.setOptionValue(name, value)
+    return h
+
+
+class Dispatcher:
+    """Builds the hourly DC-OPF once for a grid and a fixed layout of flexible-bid slots.
+
+    `bid_bus`: bus index of every bid slot (one entry per slot; e.g. 1,000 miners x a few
+    blocks). `solve` then changes only bounds and costs and warm-starts from the last basis.
+    """
+
+    def __init__(self, grid: Grid, bid_bus, copperplate: bool = False, voll_usd_per_mwh: float = 5000.0) -> None:
+        bid_bus = np.asarray(bid_bus)
+        if bid_bus.ndim != 1 or (bid_bus.size and not np.issubdtype(bid_bus.dtype, np.integer)):
+            raise ValueError(f"bid_bus: must be a 1-D array of bus indices (got shape {bid_bus.shape}, "
+                             f"dtype {bid_bus.dtype}); give one bus index per bid slot")
+        bad = np.flatnonzero((bid_bus < 0) | (bid_bus >= grid.n_bus))
+        if bad.size:
+            raise ValueError(f"bid_bus[{bad[0]}]: bus index {bid_bus[bad[0]]} is out of range 0..{grid.n_bus - 1}; "
+                             "use bus positions in the grid")
+        voll = float(voll_usd_per_mwh)
+        if not (np.isfinite(voll) and voll > BID_PRIORITY_MARGIN_USD_PER_MWH):
+            raise ValueError(f"voll_usd_per_mwh must be a finite price > {BID_PRIORITY_MARGIN_USD_PER_MWH:g} "
+                             f"(got {voll_usd_per_mwh}); e.g. 5000 (the ERCOT offer cap)")
+        self.grid = grid
+        self.bid_bus = bid_bus.astype(np.int64)
+        self.copperplate = bool(copperplate)
+        self.voll_usd_per_mwh = voll
+        self.bid_price_cap_usd_per_mwh = voll - BID_PRIORITY_MARGIN_USD_PER_MWH
+        self._build()
+
+    # -- the LP, once ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        g, nb = self.grid, self.grid.n_bus
+        ng, nk = g.n_gen, len(self.bid_bus)
+        self._n_gen, self._n_bid = ng, nk
+        self._c_phi = ng + nk + nb
+        if self.copperplate:
+            n_phi = 0
+            rows = [np.zeros(ng, np.int64), np.zeros(nk, np.int64), np.zeros(nb, np.int64)]
+            n_bal = 1
+        else:
+            n_phi = nb - 1
+            rows = [g.gen_bus, self.bid_bus, np.arange(nb)]
+            n_bal = nb
+        self._nonslack = np.flatnonzero(np.arange(nb) != g.slack)
+        # balance rows: +gen, -bid, +shed (and -B phi)
+        cols = [np.arange(ng), ng + np.arange(nk), ng + nk + np.arange(nb)]
+        vals = [np.ones(ng), -np.ones(nk), np.ones(nb)]
+        a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(n_bal, self._c_phi))
+        self._limited = np.flatnonzero(np.isfinite(g.line_limit_mw)) if not self.copperplate else np.array([], int)
+        row_lo = np.zeros(n_bal)
+        row_hi = np.zeros(n_bal)
+        if not self.copperplate:
+            b_red = -g.bbus[:, self._nonslack]  # balance: ... - B phi = d
+            lim = self._limited
+            flow_rows = (sp.diags(g.line_b_pu[lim]) @ g.incidence[lim])[:, self._nonslack]
+            left = sp.vstack([a, sp.csc_matrix((len(lim), a.shape[1]))])
+            right = sp.vstack([b_red, flow_rows])
+            a = sp.hstack([left, right]).tocsc()
+            row_lo = np.concatenate([row_lo, -g.line_limit_mw[lim]])
+            row_hi = np.concatenate([row_hi, g.line_limit_mw[lim]])
+        a.sort_indices()
+        n_col = self._c_phi + n_phi
+        inf = highspy.kHighsInf
+        lp = highspy.HighsLp()
+        lp.num_col_ = n_col
+        lp.num_row_ = a.shape[0]
+        lp.col_cost_ = np.concatenate([g.gen_cost_usd_per_mwh, np.zeros(nk), np.full(nb, self.voll_usd_per_mwh),
+                                       np.zeros(n_phi)])
+        lp.col_lower_ = np.concatenate([np.zeros(ng + nk + nb), np.full(n_phi, -inf)])
+        lp.col_upper_ = np.concatenate([g.gen_cap_mw, np.zeros(nk + nb), np.full(n_phi, inf)])
+        lp.row_lower_ = row_lo
+        lp.row_upper_ = row_hi
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.num_col_ = n_col
+        lp.a_matrix_.num_row_ = a.shape[0]
+        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = a.indices.astype(np.int32)
+        lp.a_matrix_.value_ = a.data.astype(float)
+        self._h = _new_highs()
+        self._h.passModel(lp)
+        self._n_bal = n_bal
+        # index arrays and buffers reused every hour
+        self._bound_idx = np.arange(self._c_phi, dtype=np.int32)
+        self._bound_lo = np.zeros(self._c_phi)
+        self._bound_hi = np.zeros(self._c_phi)
+        self._bid_idx = (ng + np.arange(nk)).astype(np.int32)
+        self._row_idx = np.arange(n_bal, dtype=np.int32)
+        self._renewable = g.is_renewable
+        self._finite = np.isfinite(g.line_limit_mw)
+        self._lim_finite = np.where(self._finite, g.line_limit_mw, 0.0)
+        self._lim_or_inf = g.line_limit_mw  # |flow| / inf = 0 for unlimited lines
+
+    # -- every hour ------------------------------------------------------------------------------
+    def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh) -> DispatchResult:
+        """Clear one hour.
+
+        demand_mw: (n_bus,) inflexible demand; avail_mw: (n_gen,) MW available (cap for thermal
+        units, cap x capacity factor for wind/solar); bid_mw: (n_slots,) flexible MW offered to
+        buy; bid_price_usd_per_mwh: (n_slots,) the most each slot pays (see module docstring
+        for bids at or above VOLL).
+        """
+        g = self.grid
+        d = _vector(demand_mw, g.n_bus, "demand_mw", "one MW value >= 0 per bus")
+        avail = _vector(avail_mw, g.n_gen, "avail_mw", "one MW value >= 0 per generator")
+        q = _vector(bid_mw, self._n_bid, "bid_mw", "one MW value >= 0 per bid slot")
+        price = np.asarray(bid_price_usd_per_mwh, float)
+        if price.shape != (self._n_bid,):
+            raise ValueError(f"bid_price_usd_per_mwh: shape {price.shape}, expected ({self._n_bid},); "
+                             "give one price per bid slot")
+        if np.isnan(price).any():
+            raise ValueError(f"bid_price_usd_per_mwh[{np.flatnonzero(np.isnan(price))[0]}] is NaN; "
+                             "give every bid slot a price in USD/MWh")
+        cap = self.bid_price_cap_usd_per_mwh
+        price = np.clip(price, -cap, cap)
+
+        ng, nk = self._n_gen, self._n_bid
+        hi = self._bound_hi
+        hi[:ng] = avail
+        hi[ng:ng + nk] = q
+        hi[ng + nk:] = d
+        h = self._h
+        h.changeColsBounds(len(self._bound_idx), self._bound_idx, self._bound_lo, hi)
+        if nk:
+            h.changeColsCost(nk, self._bid_idx, -price)
+        rhs = np.array([d.sum()]) if self.copperplate else d
+        h.changeRowsBounds(self._n_bal, self._row_idx, rhs, rhs)
+        h.run()
+        if h.getModelStatus() != _OPTIMAL:  # numerical trouble: once more from scratch
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
+            if status != _OPTIMAL:
+                raise RuntimeError(f"dispatch: HiGHS ended with status {h.modelStatusToString(status)!r}; "
+                                   "the LP should always be feasible (demand can be shed): please report this")
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value)
+        y = np.asarray(sol.row_dual)
+        return self._result(x, y, d, avail, q)
+
+    def _result(self, x, y, d, avail, q) -> DispatchResult:
+        g = self.grid
+        ng, nk = self._n_gen, self._n_bid
+        gen = np.clip(x[:ng], 0.0, avail)
+        bid = np.clip(x[ng:ng + nk], 0.0, q)
+        shed = np.clip(x[ng + nk:self._c_phi], 0.0, d)
+        if self.copperplate:
+            lmp = np.full(g.n_bus, y[0] + 0.0)
+            inj = (np.bincount(g.gen_bus, gen, g.n_bus) - np.bincount(self.bid_bus, bid, g.n_bus) + shed - d)
+            flow = g.ptdf @ inj
+            congested = np.zeros(g.n_line, bool)
+        else:
+            lmp = y[:g.n_bus] + 0.0  # (+ 0.0 turns -0.0 into 0.0)
+            phi = np.zeros(g.n_bus)
+            phi[self._nonslack] = x[self._c_phi:]
+            flow = g.line_b_pu * (phi[g.line_from] - phi[g.line_to])
+            congested = self._finite & (np.abs(flow) >= self._lim_finite - CONGESTION_TOL * np.maximum(1.0, self._lim_finite))
+        loading = np.abs(flow) / self._lim_or_inf
+        curtailed = np.where(self._renewable, avail - gen, 0.0)
+        return DispatchResult(
+            lmp_usd_per_mwh=lmp, gen_mw=gen, line_flow_mw=flow, line_loading=loading, congested=congested,
+            bid_cleared_mw=bid, shed_mw=shed, curtailed_mw=curtailed,
+            emissions_t=float(gen @ g.gen_co2_t_per_mwh),
+            cost_usd=float(gen @ g.gen_cost_usd_per_mwh + self.voll_usd_per_mwh * shed.sum()),
+            status="optimal")
+
+
+def _vector(v, n: int, name: str, fix: str) -> np.ndarray:
+    a = np.asarray(v, float)
+    if a.shape != (n,):
+        raise ValueError(f"{name}: shape {a.shape}, expected ({n},); give {fix}")
+    bad = ~np.isfinite(a) | (a < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name}[{i}] must be finite and >= 0 (got {a[i]}); give {fix}")
+    return a
