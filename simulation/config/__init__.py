@@ -11,8 +11,10 @@ from simulation.config.loader import (
     dump_config,
     load_config,
 )
+from simulation.config.schema import Scenario, load_scenario, resolve_scenario
 
 __all__ = [
+    "Scenario", "load_scenario", "resolve_scenario",
     "METADATA_KEYS", "ConfigError", "check_schema", "config_from_dict", "config_hash", "config_to_dict",
     "describe_schema", "dump_config", "load_config",
 ]

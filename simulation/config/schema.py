@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Iterable, Literal, Mapping
+
+from simulation.config.loader import config_from_dict, config_to_dict, load_config
 
 
 def _f(default, doc: str, unit: str = "", **checks):
@@ -242,3 +244,22 @@ class Scenario:
     investment: InvestmentConfig = _sub(InvestmentConfig, "the slow clock: fleets, GPUs, contracts, exits")
     demand_response: DemandResponseConfig = _sub(DemandResponseConfig, "demand response and 4CP")
     hashrate: HashrateScriptConfig | None = _f(None, "scripted hash-rate path: a network-only run")
+
+
+# --------------------------------------------------------------------------------------------
+def load_scenario(path: str | Path | None = None, overrides: Iterable[str | tuple[str, Any]] = ()) -> Scenario:
+    """A scenario from a TOML file (None: the built-in default) after `--set`-style overrides."""
+    return load_config(path, Scenario, overrides)
+
+
+def resolve_scenario(scenario: "Scenario | str | Path | None" = None, overrides: Iterable[str] = (),
+                     params: Mapping[str, Any] | None = None) -> Scenario:
+    """Whatever a model was given -> one validated Scenario. `params` use `__` for dots
+    (`markets__btc_price__drift_per_year=0.5`) so Mesa's batch_run can sweep any field."""
+    ovs: list[str | tuple[str, Any]] = list(overrides)
+    ovs += [(k.replace("__", "."), v) for k, v in (params or {}).items()]
+    if isinstance(scenario, Scenario):
+        if not ovs:
+            return scenario
+        return config_from_dict(config_to_dict(scenario), Scenario, source="scenario", overrides=ovs)
+    return load_scenario(scenario, ovs)

@@ -1,0 +1,84 @@
+"""Each hour's money for every miner at once: power bills, BTC mined, AI revenue, SLA penalties,
+checkpoints, demand-response credits and fixed costs (vectorised over the fleet)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.fleet import SLOT_FIRM, SLOT_SPOT, SLOT_TRAINING, Fleet
+from agents.valuation import MarketSignals
+from simulation.bitcoin import hashvalue_usd_per_mwh
+
+HOURS_PER_MONTH = 730.0
+#: EWMA weight of one hour in the margins miners invest on (about a week of memory)
+MARGIN_ALPHA = 1.0 / 168.0
+#: EWMA weight of one hour in the demand-response baseline (about half a day)
+BASELINE_ALPHA = 0.1
+
+
+def settle_hour(fleet: Fleet, s: MarketSignals, lmp_usd_per_mwh: np.ndarray, btc_mined: np.ndarray,
+                prev_training_mw: np.ndarray, enrolled: np.ndarray, dr_payment_usd_per_mwh: float,
+                fixed_cost_usd_per_mw_month: float) -> None:
+    """Book one hour for every miner; `lmp_usd_per_mwh` and `btc_mined` are per miner."""
+    f = fleet
+    cleared = f.cleared_mw
+    drawn = cleared.sum(axis=1)
+    f.lmp_usd_per_mwh[:] = lmp_usd_per_mwh
+    f.power_cost_usd[:] = drawn * lmp_usd_per_mwh
+
+    # Bitcoin: mined BTC valued at the hour's price; a share is sold, the rest held.
+    f.revenue_hash_usd[:] = btc_mined * s.btc_price_usd
+    sold = btc_mined * f.sell_fraction
+    f.btc += btc_mined - sold
+
+    # AI: contracts paid per MWh delivered; spot GPU-hours at the hour's price.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spot_usd_per_mwh = np.where(f.gpu_kw > 0, s.ai_price_usd_per_gpu_hour * 1e3 / f.gpu_kw, 0.0)
+    contracted = cleared[:, SLOT_FIRM] + cleared[:, SLOT_TRAINING]
+    f.revenue_ai_usd[:] = contracted * f.contract_usd_per_mwh + cleared[:, SLOT_SPOT] * spot_usd_per_mwh
+
+    # SLA: firm shortfall beyond the allowance (1 - uptime) x required MWh is penalised once.
+    f.required_firm_mwh += f.firm_mw * f.active
+    f.short_firm_mwh += np.maximum(f.firm_mw * f.active - cleared[:, SLOT_FIRM], 0.0)
+    excess = np.maximum(f.short_firm_mwh - (1.0 - f.sla_uptime) * f.required_firm_mwh - f.penalised_mwh, 0.0)
+    f.penalised_mwh += excess
+    penalty = excess * f.penalty_usd_per_mwh
+    checkpoint = np.maximum(prev_training_mw - cleared[:, SLOT_TRAINING], 0.0) * s.checkpoint_usd_per_mw
+    fixed = fixed_cost_usd_per_mw_month / HOURS_PER_MONTH * f.interconnect_mw * f.active
+    f.other_cost_usd[:] = penalty + checkpoint + fixed + f.debt_service_usd_per_h * f.active
+
+    # Demand response: paid for MW below the baseline in stress hours; the baseline learns
+    # from normal hours only.
+    if s.grid_stress:
+        f.revenue_dr_usd[:] = np.maximum(f.baseline_mw - drawn, 0.0) * dr_payment_usd_per_mwh * enrolled
+    else:
+        f.revenue_dr_usd[:] = 0.0
+        f.baseline_mw += BASELINE_ALPHA * (drawn - f.baseline_mw)
+
+    f.cash_usd += (sold * s.btc_price_usd + f.revenue_ai_usd + f.revenue_dr_usd
+                   - f.power_cost_usd - f.other_cost_usd)
+    # A miner short of cash sells held BTC first.
+    short = (f.cash_usd < 0) & (f.btc > 0)
+    if short.any():
+        sell = np.minimum(f.btc, -f.cash_usd / s.btc_price_usd) * short
+        f.btc -= sell
+        f.cash_usd += sell * s.btc_price_usd
+
+    # Margins the slow clock invests on (USD/MWh, value minus local power price).
+    jpt = f.asic_j_per_th
+    hash_value = np.where(jpt > 0, hashvalue_usd_per_mwh(s.hashprice_usd_per_ph_day, np.where(jpt > 0, jpt, 1.0)), 0.0)
+    f.hash_margin_ewma += MARGIN_ALPHA * (hash_value - lmp_usd_per_mwh[:, None] - f.hash_margin_ewma)
+    f.lmp_ewma += MARGIN_ALPHA * (lmp_usd_per_mwh - f.lmp_ewma)
+    ai_value = spot_usd_per_mwh * s.ai_demand_fraction
+    f.ai_margin_ewma += MARGIN_ALPHA * (ai_value - lmp_usd_per_mwh - f.ai_margin_ewma)
+
+
+def charge_four_cp(fleet: Fleet, drawn_at_peak_mw: np.ndarray, usd_per_mw: float) -> np.ndarray:
+    """Transmission charge for the load each miner drew at a summer monthly system peak (4CP)."""
+    charge = drawn_at_peak_mw * usd_per_mw
+    fleet.cash_usd -= charge
+    fleet.other_cost_usd += charge
+    return charge
+
+
+__all__ = ["settle_hour", "charge_four_cp"]

@@ -1,0 +1,134 @@
+"""The miners' numbers as arrays, one row per miner (structure of arrays).
+
+Mesa agents (`agents.miner.MinerAgent`) are the unit of identity and behaviour; their state lives
+here so that a strategy decides for all of its miners in one numpy expression. That is the hot
+path of the model (1,000 miners x 8,760 hours); a per-agent Python loop over the same functions
+gives the same numbers, only slower (see `MinerAgent.bid`).
+
+Each miner offers its power in bid *slots*, in a fixed layout so that the grid's LP keeps the
+same columns every hour:
+
+    slot 0        firm AI: inference contracts (inflexible up to the SLA)
+    slot 1        training contracts (deferrable: pausing costs a checkpoint)
+    slot 2        spot AI: batch GPU jobs (fully interruptible)
+    slots 3..3+C  hashing, one per ASIC cohort (fully interruptible)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SLOT_FIRM = 0
+SLOT_TRAINING = 1
+SLOT_SPOT = 2
+SLOT_HASH0 = 3
+AI_SLOTS = slice(SLOT_FIRM, SLOT_HASH0)
+
+
+@dataclass
+class Fleet:
+    """State of `n` miners with up to `n_cohorts` ASIC cohorts each (units in the names)."""
+
+    n: int
+    n_cohorts: int
+    bus: np.ndarray  # int, grid bus index
+    interconnect_mw: np.ndarray
+    asic_units: np.ndarray  # (n, C)
+    asic_th_per_unit: np.ndarray  # (n, C) TH/s per machine
+    asic_j_per_th: np.ndarray  # (n, C)
+    asic_age_h: np.ndarray  # (n, C) hours in service
+    gpu_units: np.ndarray
+    gpu_kw: np.ndarray  # all-in facility kW per GPU (incl. cooling)
+    cash_usd: np.ndarray
+    btc: np.ndarray
+    sell_fraction: np.ndarray  # share of mined BTC sold each hour
+    active: np.ndarray  # bool: False once a miner has exited
+    # contracted AI load (sums over each miner's signed contracts; see agents.contracts)
+    firm_mw: np.ndarray = field(init=False)
+    training_mw: np.ndarray = field(init=False)
+    contract_usd_per_mwh: np.ndarray = field(init=False)
+    penalty_usd_per_mwh: np.ndarray = field(init=False)
+    sla_uptime: np.ndarray = field(init=False)
+    # the last hour: bids, what cleared, and its money
+    bid_mw: np.ndarray = field(init=False)  # (n, S)
+    bid_usd_per_mwh: np.ndarray = field(init=False)  # (n, S)
+    cleared_mw: np.ndarray = field(init=False)  # (n, S)
+    lmp_usd_per_mwh: np.ndarray = field(init=False)
+    revenue_hash_usd: np.ndarray = field(init=False)
+    revenue_ai_usd: np.ndarray = field(init=False)
+    revenue_dr_usd: np.ndarray = field(init=False)
+    power_cost_usd: np.ndarray = field(init=False)
+    other_cost_usd: np.ndarray = field(init=False)  # SLA penalties, checkpoints, 4CP charges
+    # running sums for SLA and investment decisions
+    required_firm_mwh: np.ndarray = field(init=False)
+    short_firm_mwh: np.ndarray = field(init=False)
+    penalised_mwh: np.ndarray = field(init=False)
+    hash_margin_ewma: np.ndarray = field(init=False)  # (n, C) USD/MWh, value - LMP
+    ai_margin_ewma: np.ndarray = field(init=False)  # USD/MWh of spot AI, value - LMP
+    lmp_ewma: np.ndarray = field(init=False)  # USD/MWh at the miner's bus, about a week of memory
+    baseline_mw: np.ndarray = field(init=False)  # demand-response baseline (EWMA of draw)
+    weeks_negative_cash: np.ndarray = field(init=False)
+    debt_service_usd_per_h: np.ndarray = field(init=False)  # financed capex, paid hourly
+
+    def __post_init__(self) -> None:
+        n, s = self.n, self.n_slots
+        for name in ("firm_mw", "training_mw", "contract_usd_per_mwh", "penalty_usd_per_mwh",
+                     "sla_uptime", "lmp_usd_per_mwh", "revenue_hash_usd", "revenue_ai_usd", "revenue_dr_usd",
+                     "power_cost_usd", "other_cost_usd", "required_firm_mwh", "short_firm_mwh",
+                     "penalised_mwh", "ai_margin_ewma", "lmp_ewma", "baseline_mw", "weeks_negative_cash",
+                     "debt_service_usd_per_h"):
+            setattr(self, name, np.zeros(n))
+        for name in ("bid_mw", "bid_usd_per_mwh", "cleared_mw"):
+            setattr(self, name, np.zeros((n, s)))
+        self.hash_margin_ewma = np.zeros((n, self.n_cohorts))
+
+    @property
+    def n_slots(self) -> int:
+        return SLOT_HASH0 + self.n_cohorts
+
+    # derived quantities ---------------------------------------------------------------------
+    @property
+    def asic_mw(self) -> np.ndarray:
+        """(n, C) MW each cohort draws when hashing: units x TH/s x J/TH."""
+        return self.asic_units * self.asic_th_per_unit * self.asic_j_per_th * 1e-6
+
+    @property
+    def gpu_mw(self) -> np.ndarray:
+        return self.gpu_units * self.gpu_kw * 1e-3
+
+    @property
+    def capacity_mw(self) -> np.ndarray:
+        """Power the miner could draw this hour: installed load capped by the interconnect."""
+        return np.minimum(self.interconnect_mw, self.asic_mw.sum(axis=1) + self.gpu_mw) * self.active
+
+    @property
+    def hash_mw(self) -> np.ndarray:
+        return self.cleared_mw[:, SLOT_HASH0:].sum(axis=1)
+
+    @property
+    def ai_mw(self) -> np.ndarray:
+        return self.cleared_mw[:, AI_SLOTS].sum(axis=1)
+
+    @property
+    def drawn_mw(self) -> np.ndarray:
+        return self.cleared_mw.sum(axis=1)
+
+    @property
+    def curtailed_mw(self) -> np.ndarray:
+        """Capacity left undrawn this hour: flexibility given back to the grid."""
+        return np.maximum(self.capacity_mw - self.drawn_mw, 0.0)
+
+    @property
+    def hashing_th_s(self) -> np.ndarray:
+        """(n, C) TH/s running: cleared MW x 1e6 / (J/TH)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            th = self.cleared_mw[:, SLOT_HASH0:] * 1e6 / self.asic_j_per_th
+        return np.nan_to_num(th, nan=0.0, posinf=0.0)
+
+    @property
+    def margin_usd(self) -> np.ndarray:
+        """Last hour's operating margin per miner (USD)."""
+        return (self.revenue_hash_usd + self.revenue_ai_usd + self.revenue_dr_usd
+                - self.power_cost_usd - self.other_cost_usd)

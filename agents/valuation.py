@@ -1,0 +1,72 @@
+"""What each MW of a miner's facility is worth this hour, and how a bid fits its interconnect.
+
+Pure numpy over a group of miners (rows `idx` of a `Fleet`); strategies build on these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.fleet import SLOT_FIRM, SLOT_HASH0, SLOT_SPOT, SLOT_TRAINING, Fleet
+from simulation.bitcoin import hashvalue_usd_per_mwh
+
+
+@dataclass(frozen=True)
+class MarketSignals:
+    """What every miner knows when it bids for an hour (prices before the hour clears)."""
+
+    hour: int  # hours since the start of the run
+    hour_of_day: int  # 0-23, local
+    month: int  # 1-12
+    btc_price_usd: float
+    hashprice_usd_per_ph_day: float  # from the current difficulty, subsidy and expected fees
+    ai_price_usd_per_gpu_hour: float
+    ai_demand_fraction: float  # share of idle GPUs that find spot jobs this hour
+    lmp_forecast_usd_per_mwh: np.ndarray  # per miner: last hour's LMP at its bus
+    grid_stress: bool  # a likely system peak (4CP window) or scarcity hour
+    voll_usd_per_mwh: float  # bids at this price are price-taking (firm) load
+    checkpoint_usd_per_mw: float  # cost of pausing 1 MW of training
+
+
+def slot_values(fleet: Fleet, idx: np.ndarray, s: MarketSignals) -> tuple[np.ndarray, np.ndarray]:
+    """(available MW, value USD/MWh) of every bid slot of miners `idx`, shapes (len(idx), S).
+
+    Hashing is worth the hashprice converted at each cohort's J/TH; spot AI the GPU-hour price
+    over each GPU's all-in kW; contracted AI its price plus the penalty it avoids.
+    """
+    n, S = len(idx), fleet.n_slots
+    avail = np.zeros((n, S))
+    value = np.zeros((n, S))
+    firm, training = fleet.firm_mw[idx], fleet.training_mw[idx]
+    contract_value = fleet.contract_usd_per_mwh[idx] + fleet.penalty_usd_per_mwh[idx]
+    avail[:, SLOT_FIRM] = firm
+    avail[:, SLOT_TRAINING] = training
+    value[:, SLOT_FIRM] = contract_value
+    value[:, SLOT_TRAINING] = contract_value
+    free_gpu_mw = np.maximum(fleet.gpu_mw[idx] - firm - training, 0.0)
+    avail[:, SLOT_SPOT] = free_gpu_mw * s.ai_demand_fraction
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spot = np.where(fleet.gpu_kw[idx] > 0, s.ai_price_usd_per_gpu_hour * 1e3 / fleet.gpu_kw[idx], 0.0)
+    value[:, SLOT_SPOT] = spot
+    avail[:, SLOT_HASH0:] = fleet.asic_mw[idx]
+    jpt = fleet.asic_j_per_th[idx]
+    value[:, SLOT_HASH0:] = np.where(jpt > 0, hashvalue_usd_per_mwh(s.hashprice_usd_per_ph_day, np.where(jpt > 0, jpt, 1.0)), 0.0)
+    active = fleet.active[idx][:, None]
+    return avail * active, value
+
+
+def fit_to_interconnect(mw: np.ndarray, price: np.ndarray, interconnect_mw: np.ndarray) -> np.ndarray:
+    """Cut bids to the interconnect, keeping the highest-priced blocks (ties: slot order).
+
+    Returns the MW per slot whose running total, in descending price order, stays within each
+    miner's interconnect capacity.
+    """
+    order = np.argsort(-price, axis=1, kind="stable")
+    sorted_mw = np.take_along_axis(mw, order, axis=1)
+    room_before = interconnect_mw[:, None] - (np.cumsum(sorted_mw, axis=1) - sorted_mw)
+    fitted_sorted = np.clip(np.minimum(sorted_mw, room_before), 0.0, None)
+    fitted = np.empty_like(mw)
+    np.put_along_axis(fitted, order, fitted_sorted, axis=1)
+    return fitted

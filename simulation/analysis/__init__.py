@@ -1,0 +1,51 @@
+"""Analysis of run and batch log folders: tables and figures, from the logs alone.
+
+Never imports the model: everything here works on folders written by `simulation.output`,
+so it also works on logs from another machine or an older version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simulation.analysis.figures import figure_data, write_figures
+from simulation.analysis.runs import format_table, outcomes
+
+
+def analyse_paths(paths: list[Path], figures: bool = True) -> str:
+    """Text report for run folders (side by side when several) and batch folders; figures are
+    written into each folder."""
+    from simulation.output import read_run
+
+    paths = [Path(p) for p in paths]
+    for p in paths:
+        if not p.is_dir():
+            raise FileNotFoundError(f"{p}: no such run folder; pass a folder written by `run.py run` or `run.py batch`")
+    parts, runs = [], {}
+    for p in paths:
+        if (p / "batch.parquet").exists():
+            from simulation.analysis.sweeps import analyse_batch
+
+            parts.append(analyse_batch(p, figures=figures))
+            continue
+        tables = read_run(p)
+        if "hourly" not in tables:
+            parts.append(_network_only(p, tables))
+            continue
+        runs[p.name] = outcomes(tables)
+        if figures:
+            written = write_figures(tables, p)
+            parts.append(f"{p.name}: {len(written)} figures in {p}/ ({', '.join(w.stem for w in written)})")
+    if runs:
+        parts.insert(0, format_table(runs))
+    return "\n\n".join(parts)
+
+
+def _network_only(p: Path, tables) -> str:
+    epochs = tables.get("epochs")
+    if epochs is None:
+        raise ValueError(f"{p}: no hourly or epochs table; is this a gridpivot run folder?")
+    return f"{p.name} (network-only run)\n" + epochs.to_string(index=False)
+
+
+__all__ = ["analyse_paths", "outcomes", "figure_data", "write_figures", "format_table"]

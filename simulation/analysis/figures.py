@@ -1,0 +1,131 @@
+"""PNG figures of one run, each drawn from data that `figure_data` extracts from the logs (so a
+test can check that what is plotted is what was logged)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+FIGURES = ("hashrate_difficulty", "mw_split", "lmp_heatmap", "lmp_duration", "miner_cash", "block_intervals")
+
+
+def figure_data(t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
+    """The arrays behind every figure, straight from the tables."""
+    h = t["hourly"]
+    days = h["hour"].to_numpy() / 24.0
+    data = {
+        "hashrate_difficulty": {"day": days, "network_eh_s": h["network_eh_s"].to_numpy(),
+                                "local_eh_s": h["local_eh_s"].to_numpy(), "difficulty": h["difficulty"].to_numpy()},
+        "mw_split": {"day": days, "hashing": h["mw_hashing"].to_numpy(), "ai": h["mw_ai"].to_numpy(),
+                     "curtailed": h["mw_curtailed"].to_numpy()},
+    }
+    buses = t.get("buses")
+    if buses is not None and len(buses):
+        grid = buses.pivot(index="bus", columns="hour", values="lmp_usd_per_mwh")
+        data["lmp_heatmap"] = {"lmp": grid.to_numpy(), "bus": grid.index.to_numpy(), "hour": grid.columns.to_numpy()}
+        data["lmp_duration"] = {"mean": np.sort(h["lmp_mean_usd_per_mwh"].to_numpy())[::-1],
+                                "max": np.sort(h["lmp_max_usd_per_mwh"].to_numpy())[::-1],
+                                "all": np.sort(buses["lmp_usd_per_mwh"].to_numpy())[::-1]}
+    agents = t.get("agents")
+    if agents is not None and len(agents):
+        last = agents[agents["hour"] == agents["hour"].max()]
+        data["miner_cash"] = {"cash_usd": last.sort_values("miner")["cash_usd"].to_numpy()}
+    blocks = t.get("blocks")
+    if blocks is not None and len(blocks):
+        data["block_intervals"] = {"interval_s": blocks["interval_s"].to_numpy(),
+                                   "time": blocks["time"].to_numpy()}
+    return data
+
+
+def write_figures(t: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
+    """Draw every figure the run's logs allow into `folder`; returns the files written."""
+    data = figure_data(t)
+    written = []
+    for name, draw in DRAW.items():
+        if name not in data:
+            continue
+        fig = draw(data[name])
+        path = Path(folder) / f"{name}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def _hashrate(d):
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(d["day"], d["network_eh_s"], label="network", color="tab:orange")
+    ax.plot(d["day"], d["local_eh_s"], label="our grid's miners", color="tab:red")
+    ax.set(xlabel="day", ylabel="hash rate (EH/s)", title="Hash rate and difficulty")
+    ax2 = ax.twinx()
+    ax2.step(d["day"], d["difficulty"] / 1e12, where="post", color="k", lw=1, label="difficulty")
+    ax2.set_ylabel("difficulty (T)")
+    lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(lines, [ln.get_label() for ln in lines], loc="lower left")
+    return fig
+
+
+def _mw_split(d):
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.stackplot(d["day"], d["hashing"], d["ai"], d["curtailed"], labels=["hashing", "AI", "curtailed"],
+                 colors=["tab:orange", "tab:blue", "lightgrey"], step="post")
+    ax.set(xlabel="day", ylabel="MW", title="Miners' power: hashing / AI / curtailed")
+    ax.legend(loc="upper left")
+    return fig
+
+
+def _lmp_heatmap(d):
+    fig, ax = plt.subplots(figsize=(10, 5))
+    lmp = d["lmp"]
+    vmax = max(float(np.percentile(lmp, 99)), 1.0)
+    im = ax.imshow(lmp, aspect="auto", cmap="magma", vmin=min(0.0, float(lmp.min())), vmax=vmax,
+                   extent=(d["hour"][0] / 24, (d["hour"][-1] + 1) / 24, len(d["bus"]) - 0.5, -0.5),
+                   interpolation="nearest")
+    fig.colorbar(im, ax=ax, label="LMP (USD/MWh, 99th percentile cap)")
+    ax.set(xlabel="day", ylabel="bus index", title="Locational marginal prices")
+    return fig
+
+
+def _lmp_duration(d):
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for key, label in (("max", "max over buses"), ("mean", "mean over buses")):
+        ax.plot(np.arange(len(d[key])), d[key], label=label)
+    ax.set(xlabel="hours (sorted)", ylabel="LMP (USD/MWh)", title="LMP duration curve", yscale="symlog")
+    ax.legend()
+    return fig
+
+
+def _cash(d):
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.hist(d["cash_usd"] / 1e6, bins=min(30, max(5, len(d["cash_usd"]) // 2)), color="tab:green")
+    ax.axvline(0, color="k", lw=1)
+    ax.set(xlabel="cash at the end (million USD)", ylabel="miners", title="Miner cash distribution")
+    return fig
+
+
+def _intervals(d):
+    iv = d["interval_s"]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    a.hist(iv, bins=60, density=True, color="tab:purple", alpha=0.7, label="simulated")
+    x = np.linspace(0, max(float(iv.max()), 1.0), 200)
+    mean = float(iv.mean()) if len(iv) else 600.0
+    a.plot(x, np.exp(-x / mean) / mean, "k", lw=1, label=f"exponential, mean {mean:.0f} s")
+    a.axvline(600, color="tab:red", ls="--", label="600 s target")
+    a.set(xlabel="block interval (s)", ylabel="density", title="Block intervals")
+    a.legend()
+    days = (d["time"] - d["time"][0]) / 86400
+    roll = pd.Series(iv).rolling(144, min_periods=1).mean()
+    b.plot(days, roll, color="tab:purple")
+    b.axhline(600, color="tab:red", ls="--")
+    b.set(xlabel="day", ylabel="mean interval, last 144 blocks (s)", title="Block interval over time")
+    return fig
+
+
+DRAW = {"hashrate_difficulty": _hashrate, "mw_split": _mw_split, "lmp_heatmap": _lmp_heatmap,
+        "lmp_duration": _lmp_duration, "miner_cash": _cash, "block_intervals": _intervals}

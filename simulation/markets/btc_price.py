@@ -1,0 +1,81 @@
+"""BTC price paths, one value per simulated hour: geometric Brownian motion with Poisson
+log-normal jumps (Merton 1976), or a replayed series from a CSV file."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+
+HOURS_PER_YEAR = 8760.0
+
+
+class GbmJumpPrice:
+    """Merton jump-diffusion sampled hourly. `drift_per_year` is the drift of the *log* price,
+    so with no jumps the median path is s0 * exp(drift * t) whatever the volatility."""
+
+    def __init__(self, s0_usd: float, drift_per_year: float, vol_per_year: float, jump_rate_per_year: float,
+                 jump_mean_log: float, jump_std_log: float, rng: np.random.Generator) -> None:
+        if not s0_usd > 0:
+            raise ValueError(f"markets.btc_price.s0_usd: {s0_usd} must be > 0")
+        dt = 1.0 / HOURS_PER_YEAR
+        self.price_usd = float(s0_usd)
+        self._mu = drift_per_year * dt
+        self._sigma = vol_per_year * math.sqrt(dt)
+        self._jump_p = jump_rate_per_year * dt
+        self._jump_mean, self._jump_std = jump_mean_log, jump_std_log
+        self._rng = rng
+
+    def step(self) -> float:
+        """Advance one hour; the new price (USD)."""
+        r = self._rng
+        x = self._mu + self._sigma * r.standard_normal()
+        n = r.poisson(self._jump_p)
+        if n:
+            x += r.normal(self._jump_mean * n, self._jump_std * math.sqrt(n))
+        self.price_usd *= math.exp(x)
+        return self.price_usd
+
+
+class SeriesPrice:
+    """Replay an hourly series: the first `step()` gives element 0, the next element 1, ..."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = np.asarray(values, float)
+        self._i = 0
+
+    def step(self) -> float:
+        if self._i >= len(self.values):
+            raise ValueError(f"markets.btc_price.csv: the series has {len(self.values)} hours but the run needs "
+                             "more; give a longer series or fewer run.hours")
+        v = float(self.values[self._i])
+        self._i += 1
+        return v
+
+
+def load_price_csv(path: str | Path, column: str, *, field: str = "markets.btc_price.csv") -> np.ndarray:
+    """One positive, finite number per hour from `column` of a CSV file with a header row.
+    A missing column, a blank, a NaN or a non-positive value is a one-line error naming the row."""
+    path = Path(path)
+    try:
+        with path.open(newline="") as fh:
+            rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    except OSError as exc:
+        raise ValueError(f"{field}: cannot read {path} ({exc.strerror}); give an existing CSV file") from None
+    if not rows or column not in rows[0]:
+        have = ", ".join(rows[0].keys()) if rows else "no rows"
+        raise ValueError(f"{field}: {path} has no column '{column}' (columns: {have}); add a '{column}' column")
+    out = np.empty(len(rows))
+    for i, row in enumerate(rows):
+        text = (row[column] or "").strip()
+        try:
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError(f"{field}: {path} row {i + 2} has {column}={text!r}; every hour needs a positive number "
+                             "(fill or interpolate the gap)")
+        out[i] = v
+    return out

@@ -1,0 +1,289 @@
+"""`GridPivotModel`: Bitcoin miners on a power grid, deciding every hour between hashing, AI
+compute and curtailment, with grid prices, hash rate and difficulty feeding back.
+
+One `step()` is one hour, in this order:
+
+    drivers -> agents bid -> grid dispatch -> agents allocate -> Bitcoin network advances 3,600 s
+    -> rewards and costs settle -> (on its clock) investment -> data collection
+
+This module alone knows that order. The mechanisms (`simulation.bitcoin`, `.grid`, `.markets`)
+are pure; the miners' decisions live in `agents/`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import mesa
+import numpy as np
+from mesa.discrete_space import Network
+
+from agents.accounting import charge_four_cp, settle_hour
+from agents.fleet import SLOT_FIRM, SLOT_HASH0, SLOT_SPOT, SLOT_TRAINING, Fleet
+from agents.investment import assign_offers, review_fleet
+from agents.miner import MinerAgent, MinerState
+from agents.population import BusInfo, MinerSpec, explicit_miners, generated_miners
+from agents.strategies import strategy_class
+from agents.valuation import MarketSignals
+from simulation.config import Scenario, resolve_scenario
+from simulation.drivers import Drivers
+from simulation.records import HourRecorder
+from simulation.bitcoin import BitcoinNetwork, block_subsidy, hashprice_usd_per_ph_day
+from simulation.grid import Dispatcher
+from simulation.markets import expected_rewards, sampled_rewards
+
+#: a few more cohort slots than any miner starts with, for the ASICs it buys later
+SPARE_COHORTS = 1
+
+
+class GridPivotModel(mesa.Model):
+    """The coupled hourly model. Build it from a `Scenario`, a TOML path, or nothing (default).
+
+    `params` are dotted-path overrides with `__` for dots, so Mesa's `batch_run` can sweep
+    any field: `GridPivotModel(markets__btc_price__drift_per_year=0.5, rng=3)`.
+    `decisions="agents"` makes every miner bid alone in a Python loop (the reference the
+    vectorised default is checked against).
+    """
+
+    def __init__(self, scenario: Scenario | str | Path | None = None, *, rng=None,
+                 overrides: list[str] | tuple[str, ...] = (), decisions: str = "vectorised",
+                 collect_mesa: bool = True, **params) -> None:
+        self.config = sc = resolve_scenario(scenario, overrides, params)
+        super().__init__(rng=sc.run.seed if rng is None else rng)
+        if sc.hashrate is not None:
+            raise ValueError("hashrate: this scenario is a network-only script; run it with "
+                             "`run.py run` (it has no grid or miners to model)")
+        if decisions not in ("vectorised", "agents"):
+            raise ValueError(f"decisions: {decisions!r} is not 'vectorised' or 'agents'")
+        self.decisions = decisions
+        streams = self.rng.spawn(8)
+        self.hour = 0
+        self.hours = sc.run.hours
+        self.start_time = sc.bitcoin.time
+
+        self.drivers = Drivers(sc, streams[0:5])
+        self.grid = self.drivers.grid
+        self.space = Network(self.grid.graph, random=self.random, layout=None)
+        self._create_miners(streams[5])
+        self._strategy_rng = streams[6]
+        self._reward_rng = streams[7]
+        self._group_strategies()
+
+        self.dispatcher = Dispatcher(self.grid, np.repeat(self.fleet.bus, self.fleet.n_slots),
+                                     copperplate=sc.grid.copperplate,
+                                     voll_usd_per_mwh=sc.grid.voll_usd_per_mwh)
+        self.bitcoin = self.drivers.bitcoin
+        self.drivers.calibrate_rest_of_world(self._local_th_s_at_full_power())
+
+        # before the first hour, miners forecast from the grid cleared without them
+        demand0, avail0 = self.drivers.grid_state(0)
+        self.lmp = self.dispatcher.solve(demand0, avail0, np.zeros(self.fleet.bid_mw.size),
+                                         np.zeros(self.fleet.bid_mw.size)).lmp_usd_per_mwh
+        self.signals: MarketSignals | None = None
+        self.dispatch = None
+        self.blocks = []
+        self.investments = []
+        self._peak = {"month": None, "demand": -1.0, "drawn": np.zeros(self.fleet.n)}
+        self.recorder = HourRecorder(self)
+        self.datacollector = self.recorder.mesa_datacollector() if collect_mesa else None
+
+    # construction ----------------------------------------------------------------------------
+    def _create_miners(self, rng: np.random.Generator) -> None:
+        sc, g = self.config, self.grid
+        buses = BusInfo(ids=[str(b) for b in g.bus_ids], zones=list(g.bus_zone),
+                        load_share=np.asarray(g.demand_share, float), cheap_weight=g.cheap_capacity_mw())
+        specs = explicit_miners(sc.miners, buses) + generated_miners(sc.population, rng, buses, len(sc.miners))
+        if not specs:
+            raise ValueError("miners: the scenario has no miners; add [[miners]] or population.counts")
+        n_cohorts = max(len(s.cohorts) for s in specs) + SPARE_COHORTS
+        self.fleet = _fleet_from_specs(specs, n_cohorts)
+        cells = [self.space[b] for b in g.bus_ids]
+        self.miners: list[MinerAgent] = []
+        for row, spec in enumerate(specs):
+            models = [c.model for c in spec.cohorts] + [""] * (n_cohorts - len(spec.cohorts))
+            state = MinerState(models, gpu_usd=spec.gpu_usd, contracts=list(spec.contracts))
+            agent = MinerAgent(self, cells[spec.bus], self.fleet, row, spec.name, None, state)
+            agent.strategy_name = spec.strategy
+            self.miners.append(agent)
+
+    def _group_strategies(self) -> None:
+        """One strategy object per strategy name, deciding for all its miners at once."""
+        names = sorted({a.strategy_name for a in self.miners})
+        self.strategy_groups = []
+        for name, rng in zip(names, self._strategy_rng.spawn(len(names))):
+            idx = np.array([a.row for a in self.miners if a.strategy_name == name])
+            strategy = strategy_class(name)(self.fleet, idx, rng)
+            self.strategy_groups.append((strategy, idx))
+            for a in self.miners:
+                if a.strategy_name == name:
+                    a.strategy = strategy
+        for a in self.miners:
+            a.refresh_contracts(0)
+        self.enrolled = np.zeros(self.fleet.n, bool)
+        for strategy, idx in self.strategy_groups:
+            self.enrolled[idx] = strategy.demand_response
+
+    def _local_th_s_at_full_power(self) -> float:
+        f = self.fleet
+        return float((f.asic_units * f.asic_th_per_unit).sum())
+
+    # the hour --------------------------------------------------------------------------------
+    def step(self) -> None:
+        """One simulated hour."""
+        self.hour = self.steps - 1
+        self.update_drivers()
+        self.collect_bids()
+        self.dispatch_grid()
+        self.allocate()
+        self.mine_blocks()
+        self.settle()
+        if self.hour % self.config.investment.period_hours == self.config.investment.period_hours - 1:
+            self.invest()
+        self.recorder.record()
+        if self.datacollector is not None:
+            self.datacollector.collect(self)
+        if self.hour + 1 >= self.hours:
+            self.running = False
+
+    def update_drivers(self) -> None:
+        """Exogenous world for this hour: demand, wind, solar, BTC and AI prices, offers."""
+        d = self.drivers
+        d.advance(self.hour)
+        local = self.datetime
+        lmp_at_miner = self.lmp[self.fleet.bus]
+        self.signals = MarketSignals(
+            hour=self.hour, hour_of_day=local.hour, month=local.month,
+            btc_price_usd=d.btc_price_usd,
+            hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day,
+            ai_price_usd_per_gpu_hour=d.ai_price_usd_per_gpu_hour,
+            ai_demand_fraction=d.ai_demand_fraction,
+            lmp_forecast_usd_per_mwh=lmp_at_miner,
+            grid_stress=d.grid_stress(self.hour, self.lmp),
+            voll_usd_per_mwh=self.config.grid.voll_usd_per_mwh,
+            checkpoint_usd_per_mw=self.config.markets.ai.contracts.checkpoint_usd_per_mw)
+
+    def collect_bids(self) -> None:
+        """Every miner bids its power, slot by slot (MW at a willingness to pay)."""
+        f, s = self.fleet, self.signals
+        if self.decisions == "agents":
+            for agent in self.miners:
+                if f.active[agent.row]:
+                    agent.bid(s)
+            return
+        for strategy, idx in self.strategy_groups:
+            mw, price = strategy.bid(f, idx, s)
+            f.bid_mw[idx] = mw
+            f.bid_usd_per_mwh[idx] = price
+        f.bid_mw[~f.active] = 0.0
+
+    def dispatch_grid(self) -> None:
+        """DC-OPF with the miners' bids in it: LMPs per bus and MW cleared per bid."""
+        d, f = self.drivers, self.fleet
+        self.dispatch = self.dispatcher.solve(d.bus_demand_mw, d.gen_available_mw,
+                                              f.bid_mw.ravel(), f.bid_usd_per_mwh.ravel())
+        self.lmp = self.dispatch.lmp_usd_per_mwh
+
+    def allocate(self) -> None:
+        """Miners run what cleared: slot MW to inference, training, spot AI and cohorts."""
+        f = self.fleet
+        self._prev_training_mw = f.cleared_mw[:, SLOT_TRAINING].copy()
+        f.cleared_mw[:] = self.dispatch.bid_cleared_mw.reshape(f.n, f.n_slots)
+
+    def mine_blocks(self) -> None:
+        """The network (rest of world + our hashing) finds blocks for 3,600 s."""
+        self.local_th_s = float(self.fleet.hashing_th_s.sum())
+        self.row_th_s = self.drivers.rest_of_world_eh_s * 1e6
+        self.network_hs = (self.local_th_s + self.row_th_s) * 1e12
+        self.blocks = self.bitcoin.advance(3600, self.network_hs)
+
+    def settle(self) -> None:
+        """Rewards, power bills, AI revenue, penalties and credits; strategies learn."""
+        f, s = self.fleet, self.signals
+        reward_btc = np.array([(b.subsidy_sat + b.fees_sat) / 1e8 for b in self.blocks])
+        self.drivers.observe_blocks(self.blocks)
+        miner_th_s = f.hashing_th_s.sum(axis=1)
+        shares = np.append(miner_th_s, self.row_th_s) / max(self.local_th_s + self.row_th_s, 1e-30)
+        if self.config.bitcoin.rewards == "sampled":
+            won = sampled_rewards(reward_btc, shares, self._reward_rng)
+        else:
+            won = expected_rewards(reward_btc.sum(), shares)
+        self.btc_mined = won[:-1]
+        settle_hour(f, s, self.lmp[f.bus], self.btc_mined, self._prev_training_mw, self.enrolled,
+                    self.config.demand_response.payment_usd_per_mwh,
+                    self.config.investment.fixed_cost_usd_per_mw_month)
+        if self.hour == 0:
+            f.lmp_ewma[:] = self.lmp[f.bus]
+        self._track_four_cp()
+        for strategy, idx in self.strategy_groups:
+            strategy.learn(f, idx, s)
+
+    def invest(self) -> None:
+        """The slow clock: fleets, GPUs, contracts, exits."""
+        cfg = self.config.investment
+        offers = self.drivers.take_contract_offers()
+        self.investments.extend(assign_offers(offers, [a for a in self.miners if self.fleet.active[a.row]], self.hour))
+        outlook = self.drivers.ai_price_outlook(cfg.gpu_life_years, cfg.gpu_lead_time_weeks)
+        for agent in list(self.miners):
+            if self.fleet.active[agent.row]:
+                self.investments.extend(review_fleet(agent, self.hour, cfg, self.hashprice_usd_per_ph_day, outlook))
+
+    def _track_four_cp(self) -> None:
+        """4CP: each summer month, miners pay for what they drew in the system's peak hour."""
+        month = self.datetime.month
+        p = self._peak
+        if p["month"] is not None and month != p["month"] and p["month"] in (6, 7, 8, 9):
+            charge_four_cp(self.fleet, p["drawn"], self.config.demand_response.four_cp_usd_per_mw)
+        if month != p["month"]:
+            p.update(month=month, demand=-1.0)
+        demand = float(self.drivers.bus_demand_mw.sum())
+        if demand > p["demand"]:
+            p.update(demand=demand, drawn=self.fleet.drawn_mw.copy())
+
+    # observables -------------------------------------------------------------------------------
+    @property
+    def unix_time(self) -> int:
+        """Unix time (s) at the start of the current hour."""
+        return self.start_time + 3600 * self.hour
+
+    @property
+    def datetime(self) -> dt.datetime:
+        """Local wall-clock time at the start of the current hour."""
+        tz = dt.timezone(dt.timedelta(hours=self.config.run.utc_offset_h))
+        return dt.datetime.fromtimestamp(self.unix_time, tz)
+
+    @property
+    def hashprice_usd_per_ph_day(self) -> float:
+        """Hashprice from the current difficulty, next block's subsidy and expected fees."""
+        d = self.drivers
+        reward = block_subsidy(self.bitcoin.height + 1) / 1e8 + d.expected_fees_btc
+        return float(hashprice_usd_per_ph_day(d.btc_price_usd, reward, self.bitcoin.difficulty))
+
+    def run_hours(self, hours: int | None = None) -> None:
+        """Step until `hours` more hours ran, or the scenario ends."""
+        end = self.hours if hours is None else min(self.hours, self.hour + hours + (self.steps > 0))
+        while self.running and self.steps < end:
+            self.step()
+
+
+def _fleet_from_specs(specs: list[MinerSpec], n_cohorts: int) -> Fleet:
+    n = len(specs)
+    cohort = np.zeros((4, n, n_cohorts))
+    for i, s in enumerate(specs):
+        for c, co in enumerate(s.cohorts):
+            cohort[:, i, c] = (co.units, co.th_per_unit, co.j_per_th, co.age_h)
+    return Fleet(
+        n=n, n_cohorts=n_cohorts,
+        bus=np.array([s.bus for s in specs], int),
+        interconnect_mw=np.array([s.interconnect_mw for s in specs], float),
+        asic_units=cohort[0], asic_th_per_unit=cohort[1], asic_j_per_th=cohort[2], asic_age_h=cohort[3],
+        gpu_units=np.array([s.gpu_units for s in specs], float),
+        gpu_kw=np.array([s.gpu_kw for s in specs], float),
+        cash_usd=np.array([s.cash_usd for s in specs], float),
+        btc=np.zeros(n),
+        sell_fraction=np.array([s.sell_fraction for s in specs], float),
+        active=np.ones(n, bool),
+    )
+
+
+__all__ = ["GridPivotModel", "SLOT_FIRM", "SLOT_SPOT", "SLOT_HASH0"]
