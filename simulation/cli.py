@@ -14,7 +14,7 @@ hash rate. Without a CONFIG, commands use the built-in default scenario (configs
 EPILOG = """\
 examples:
   python run.py run                                   default scenario, logs in runs/default-<time>/
-  python run.py run configs/heatwave.toml --hours 336 --set markets.btc_price.s0_usd=90000
+  python run.py run configs/ai_boom.toml --hours 336 --set markets.btc_price.s0_usd=90000
   python run.py show-config configs/ai_boom.toml      resolved config as TOML
   python run.py analyse runs/default-*                tables and figures for one or more runs
   python run.py batch configs/sweeps/halving_prices.toml --workers 2
@@ -115,7 +115,7 @@ def cmd_run(args) -> int:
     out = args.out or default_run_dir(sc)
     try:
         summary = run_scenario(sc, out, progress=not args.quiet, model=model)
-    except FileExistsError as e:
+    except (FileExistsError, ValueError) as e:
         raise _UserError(str(e).splitlines()[0]) from None
     print(format_summary(summary, out))
     return 0

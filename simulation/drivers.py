@@ -35,11 +35,21 @@ class Drivers:
     def __init__(self, sc, rngs: list[np.random.Generator]) -> None:
         self.sc = sc
         series_rng, price_rng, ai_rng, offer_rng, chain_rng = rngs
-        g = self.grid = load_grid(sc.grid.case)
+        try:
+            g = self.grid = load_grid(sc.grid.case)
+        except (ValueError, OSError) as e:
+            raise ValueError(f"grid.case: {str(e).splitlines()[0]}") from None
+        for i, s in enumerate(sc.rest_of_world.shocks):
+            if s.end_hour <= s.start_hour:
+                raise ValueError(f"rest_of_world.shocks[{i}]: end_hour ({s.end_hour}) must be after start_hour "
+                                 f"({s.start_hour})")
+        hw = sc.grid.heatwave
+        if hw.start_day >= 0 and hw.start_day * 24 >= sc.run.hours:
+            raise ValueError(f"grid.heatwave.start_day: day {hw.start_day} is after the run's end "
+                             f"({sc.run.hours} h); start it earlier or run longer")
         self.hours = sc.run.hours
         start = dt.datetime.fromtimestamp(sc.bitcoin.time, dt.timezone(dt.timedelta(hours=sc.run.utc_offset_h)))
         peak = sc.grid.peak_demand_mw or g.peak_demand_mw
-        hw = sc.grid.heatwave
         self.series: HourlySeries = synthetic_series(
             hours=self.hours, start=start, peak_mw=peak, rng=series_rng, noise=sc.grid.demand_noise,
             heatwave_start_day=hw.start_day if hw.start_day >= 0 else None, heatwave_days=hw.days,

@@ -212,8 +212,6 @@ class GridPivotModel(mesa.Model):
         settle_hour(f, s, self.lmp[f.bus], self.btc_mined, self._prev_training_mw, self.enrolled,
                     self.config.demand_response.payment_usd_per_mwh,
                     self.config.investment.fixed_cost_usd_per_mw_month)
-        if self.hour == 0:
-            f.lmp_ewma[:] = self.lmp[f.bus]
         self._track_four_cp()
         for strategy, idx in self.strategy_groups:
             strategy.learn(f, idx, s)

@@ -32,6 +32,7 @@ def run_scenario(sc: Scenario, out: str | Path, *, progress: bool = True, seed_n
     out = Path(out)
     if sc.hashrate is None and model is None:
         model = GridPivotModel(sc, collect_mesa=False)
+    script = _network_script(sc) if sc.hashrate is not None else None
     meta = run_meta(sc.run.seed, sc.run.name)
     if seed_note:
         meta.update(seed_note)
@@ -40,7 +41,7 @@ def run_scenario(sc: Scenario, out: str | Path, *, progress: bool = True, seed_n
     t0 = time.perf_counter()
     with log:
         if sc.hashrate is not None:
-            summary = _run_network_only(sc, log, progress)
+            summary = _run_network_only(sc, *script, log, progress)
         else:
             summary = _run_model(model, log, progress)
         wall = time.perf_counter() - t0
@@ -65,6 +66,7 @@ def _run_model(model, log: RunLog, progress: bool) -> dict:
             if name not in writers:
                 writers[name] = log.table(name)
             writers[name].append(cols)
+            writers[name].flush()
             if name == "hourly":
                 hourly.append(cols)
 
@@ -117,13 +119,23 @@ def summarise(h: dict[str, np.ndarray], model) -> dict:
     }
 
 
-def _run_network_only(sc: Scenario, log: RunLog, progress: bool) -> dict:
-    """The Bitcoin network alone under the scenario's scripted hash-rate path."""
-    from simulation.bitcoin import HashratePath, format_epochs, simulate_scripted
+def _network_script(sc: Scenario):
+    """The network and hash-rate path of a network-only scenario (built before any file is written)."""
+    from simulation.bitcoin import HashratePath
     from simulation.drivers import bitcoin_network
 
     network = bitcoin_network(sc.bitcoin, np.random.default_rng(sc.run.seed))
-    path = HashratePath(sc.hashrate.segments, sc.hashrate.baseline)
+    try:
+        path = HashratePath(sc.hashrate.segments, sc.hashrate.baseline)
+    except ValueError as e:
+        raise ValueError(f"hashrate: {e}") from None
+    return network, path
+
+
+def _run_network_only(sc: Scenario, network, path, log: RunLog, progress: bool) -> dict:
+    """The Bitcoin network alone under the scenario's scripted hash-rate path."""
+    from simulation.bitcoin import format_epochs, simulate_scripted
+
     result = simulate_scripted(network, path, sc.run.hours, sc.markets.btc_price.s0_usd)
     for name, cols in result.tables.items():
         log.table(name).append(cols)

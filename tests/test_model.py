@@ -106,3 +106,36 @@ def test_bad_entries_fail_at_load_time_naming_the_entry():
         GridPivotModel(None, overrides=['miners=[{bus="M1", strategy="hodler"}]'])
     with pytest.raises(ValueError, match=r"miners\[0\]\.contracts"):
         GridPivotModel(None, overrides=['miners=[{bus="M1", gpus={units=10}, contracts=[{mw=5.0}]}]'])
+
+
+def test_after_the_halving_unprofitable_cohorts_stop_and_their_mw_moves_to_ai():
+    """Block 840,000 halves the subsidy: an S9 cohort that paid its power before no longer does
+    and stops; the S19 XP margin falls below what AI earns net of GPU capex, so the miner
+    converts interconnect MW to GPUs, which it had not done before the halving."""
+    ov = ["run.hours=600", "bitcoin.height=838656", "bitcoin.time=1712783853", "bitcoin.bits=0x17034219",
+          "bitcoin.window_first_time=1712783853", "population.counts={}", "grid.copperplate=true",
+          "investment.gpu_lead_time_weeks=0", "markets.ai.trend_per_year=0.0",
+          "markets.ai.contracts.offers_per_month=0", "markets.ai.price0_usd_per_gpu_hour=1.9",
+          'miners=[{name="old", bus="M1", strategy="profit_max", interconnect_mw=60, cash_usd=5e9, '
+          'asics=[{model="S9", units=20000}, {model="S19 XP", units=10000}], gpus={units=3000}}]']
+    m = GridPivotModel(None, overrides=ov, collect_mesa=False)
+    s9_mw, s9_value, lmp, height = [], [], [], []
+    gpu_mw0 = m.fleet.gpu_mw[0]
+    while m.running:
+        m.step()
+        f = m.fleet
+        s9_mw.append(f.cleared_mw[0, SLOT_HASH0])
+        s9_value.append(hashvalue_usd_per_mwh(m.signals.hashprice_usd_per_ph_day, f.asic_j_per_th[0, 0]))
+        lmp.append(m.lmp[f.bus[0]])
+        height.append(m.bitcoin.height)
+    s9_mw, s9_value, lmp = map(np.array, (s9_mw, s9_value, lmp))
+    halving_hour = int(np.argmax(np.array(height) >= 840_000))
+    assert 150 < halving_hour < 300
+    pre, post = slice(0, halving_hour - 1), slice(halving_hour + 2, None)
+    priced_out = s9_value < lmp
+    assert priced_out[pre].mean() < 0.1 and s9_mw[pre].mean() > 20
+    assert priced_out[post].mean() > 0.5 and s9_mw[post].mean() < 0.5 * s9_mw[pre].mean()
+    assert s9_mw[priced_out].max() == 0.0
+    orders = [e for e in m.investments if e.kind == "gpu_order"]
+    assert orders and min(e.hour for e in orders) > halving_hour
+    assert m.fleet.gpu_mw[0] > gpu_mw0

@@ -43,14 +43,16 @@ def figure_data(t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
     return data
 
 
-def write_figures(t: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
-    """Draw every figure the run's logs allow into `folder`; returns the files written."""
+def draw_figures(t: dict[str, pd.DataFrame]) -> dict[str, plt.Figure]:
+    """Every figure the run's logs allow, as matplotlib figures (name -> figure)."""
     data = figure_data(t)
+    return {name: draw(data[name]) for name, draw in DRAW.items() if name in data}
+
+
+def write_figures(t: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
+    """Draw every figure the run's logs allow into `folder` as PNG; returns the files written."""
     written = []
-    for name, draw in DRAW.items():
-        if name not in data:
-            continue
-        fig = draw(data[name])
+    for name, fig in draw_figures(t).items():
         path = Path(folder) / f"{name}.png"
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
