@@ -66,7 +66,13 @@ class Drivers:
 
         mp = sc.markets.btc_price
         if mp.model == "series":
-            self.btc = SeriesPrice(load_price_csv(mp.csv, "btc_usd"))
+            if mp.csv is None:
+                raise ValueError("markets.btc_price.csv: the 'series' model needs a CSV file; set csv = \"path.csv\"")
+            values = load_price_csv(mp.csv, "btc_usd")
+            if len(values) < self.hours:
+                raise ValueError(f"markets.btc_price.csv: {mp.csv} has {len(values)} hours but the run needs "
+                                 f"{self.hours}; give a longer series or fewer run.hours")
+            self.btc = SeriesPrice(values)
         else:
             self.btc = GbmJumpPrice(mp.s0_usd, mp.drift_per_year, mp.vol_per_year, mp.jump_rate_per_year,
                                     mp.jump_mean_log, mp.jump_std_log, price_rng)

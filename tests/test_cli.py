@@ -186,3 +186,20 @@ def test_every_shipped_scenario_loads_and_runs_its_first_two_days(path):
     m = GridPivotModel(sc, overrides=[f"run.hours={hours}"], collect_mesa=False)
     m.run_hours()
     assert m.steps == hours and np.isfinite(m.lmp).all() and m.recorder.last["network_eh_s"] > 100
+
+
+def test_a_nan_in_a_price_series_is_one_line_before_anything_is_written(tmp_path):
+    prices = tmp_path / "btc.csv"
+    prices.write_text("hour,btc_usd\n" + "".join(f"{h},{64000 + h}\n" for h in range(30)).replace("64012", "nan"))
+    cfg = tmp_path / "series.toml"
+    cfg.write_text('[run]\nhours = 24\n[markets.btc_price]\nmodel = "series"\ncsv = "btc.csv"\n')
+    out = tmp_path / "out"
+    r = cli("run", str(cfg), "--out", str(out), "--quiet")
+    assert r.returncode == 2 and not out.exists()
+    assert r.stderr.strip().count("\n") == 0 and "markets.btc_price.csv" in r.stderr and "row 14" in r.stderr
+    prices.write_text(prices.read_text().replace("nan", "64012"))
+    r = cli("run", str(cfg), "--out", str(out), "--quiet", "--hours", "40")
+    assert r.returncode == 2 and "has 30 hours but the run needs 40" in r.stderr
+    cli("run", str(cfg), "--out", str(out), "--quiet", check=True)
+    h = pd.read_parquet(out / "hourly.parquet")
+    np.testing.assert_array_equal(h["btc_price_usd"], 64000.0 + np.arange(24))

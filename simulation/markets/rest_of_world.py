@@ -61,6 +61,7 @@ class RestOfWorldFleet:
         self._new_breakeven = np.sort(np.asarray(new_breakeven_usd_per_ph_day, float))
         self.shocks = list(shocks)
         self._shipped = 0.0                  # EH/s shipped since the start
+        self._avail = 1.0                    # share of the fleet not held offline by a shock
 
     @classmethod
     def calibrated(cls, *, target_eh_s: float, hashprice_usd_per_ph_day: float, mean_j_per_th: float,
@@ -102,10 +103,12 @@ class RestOfWorldFleet:
         """Advance one hour: new ASICs ship, the fleet moves toward what pays; online EH/s."""
         self._shipped += self._growth_per_hour
         avail = self.available_fraction(hour)
+        online = self.online_eh_s_now
+        if avail < self._avail:                       # a shock takes its share of running machines at once
+            online *= avail / self._avail
+        self._avail = avail
         target = self.profitable_eh_s(hashprice_usd_per_ph_day) * avail
-        online = self.online_eh_s_now + self._alpha * (target - self.online_eh_s_now)
-        cap = (float(self.capacity_eh_s.sum()) + self._shipped) * avail
-        self.online_eh_s_now = min(online, cap)      # a shock removes machines at once
+        self.online_eh_s_now = online + self._alpha * (target - online)
         return self.online_eh_s_now
 
 

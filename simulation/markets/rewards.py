@@ -31,5 +31,6 @@ def hhi_and_nakamoto(shares: np.ndarray) -> tuple[float, int]:
         return 0.0, 0
     s = np.sort(s / total)[::-1]
     hhi = float(10_000.0 * np.sum(s * s))
-    nakamoto = int(np.searchsorted(np.cumsum(s), 0.5, side="right") + 1)
-    return hhi, min(nakamoto, s.size)
+    above = np.cumsum(s) > 0.5 + 1e-12          # strictly more than half, robust to rounding
+    nakamoto = int(np.argmax(above)) + 1 if above.any() else s.size
+    return hhi, nakamoto
