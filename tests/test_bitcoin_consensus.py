@@ -210,3 +210,20 @@ def test_default_chain_point_window_predicts_the_real_next_retarget():
     assert HALVING_2024.height - HALVING_2024.height % RETARGET_INTERVAL == 838_656
     predicted = bits_to_target(next_bits(HALVING_2024.bits, HALVING_2024.window_first_time, 1_713_970_312))
     assert abs(predicted / bits_to_target(0x170331DB) - 1) < 0.0005
+
+
+def test_replay_through_the_2024_halving_and_into_2025():
+    """The same replay on the 25 epochs around and after the 2024 halving (bitcoinj's newer
+    checkpoints): every retarget within 0.5 %, most within 0.05 %, and the halving chain point
+    of configs/halving_2024.toml (block 834,624) is a real boundary."""
+    path = DATA.parent / "btc_retarget_boundaries_2024.csv"
+    with open(path, newline="") as fh:
+        rows = [(int(r["height"]), int(r["time_unix"]), int(r["bits"], 16))
+                for r in csv.DictReader(line for line in fh if not line.startswith("#"))]
+    assert rows[0][0] == 830_592 and len(rows) >= 25
+    assert (834_624, 1_710_397_689, 0x17035A59) in rows and (838_656, HALVING_2024.window_first_time, HALVING_2024.bits) in rows
+    rel = []
+    for (h0, t0, b0), (h1, t1, b1) in zip(rows, rows[1:]):
+        assert h1 == h0 + RETARGET_INTERVAL
+        rel.append(abs(bits_to_target(next_bits(b0, t0, t1)) / bits_to_target(b1) - 1))
+    assert statistics.median(rel) < 0.0005 and max(rel) < 0.005
