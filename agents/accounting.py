@@ -64,15 +64,17 @@ def settle_hour(fleet: Fleet, s: MarketSignals, lmp_usd_per_mwh: np.ndarray, btc
         f.btc -= sell
         f.cash_usd += sell * s.btc_price_usd
 
-    # Margins the slow clock invests on (USD/MWh, value minus local power price); the first
-    # hour seeds them so a run does not start from a week of zero margins.
+    # Margins the slow clock invests on (USD/MWh of capacity): what the MW earns over the local
+    # power price when it runs, 0 when it would not (hashing and spot AI are interruptible, so a
+    # scarcity hour costs them nothing). The first hour seeds them so a run does not start
+    # from a week of zero margins.
     a = 1.0 if s.hour == 0 else MARGIN_ALPHA
     jpt = f.asic_j_per_th
     hash_value = np.where(jpt > 0, hashvalue_usd_per_mwh(s.hashprice_usd_per_ph_day, np.where(jpt > 0, jpt, 1.0)), 0.0)
-    f.hash_margin_ewma += a * (hash_value - lmp_usd_per_mwh[:, None] - f.hash_margin_ewma)
+    f.hash_margin_ewma += a * (np.maximum(hash_value - lmp_usd_per_mwh[:, None], 0.0) - f.hash_margin_ewma)
     f.lmp_ewma += a * (lmp_usd_per_mwh - f.lmp_ewma)
     ai_value = spot_usd_per_mwh * s.ai_demand_fraction
-    f.ai_margin_ewma += a * (ai_value - lmp_usd_per_mwh - f.ai_margin_ewma)
+    f.ai_margin_ewma += a * (np.maximum(ai_value - lmp_usd_per_mwh, 0.0) - f.ai_margin_ewma)
 
 
 def charge_four_cp(fleet: Fleet, drawn_at_peak_mw: np.ndarray, usd_per_mw: float) -> np.ndarray:

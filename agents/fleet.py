@@ -65,8 +65,8 @@ class Fleet:
     required_firm_mwh: np.ndarray = field(init=False)
     short_firm_mwh: np.ndarray = field(init=False)
     penalised_mwh: np.ndarray = field(init=False)
-    hash_margin_ewma: np.ndarray = field(init=False)  # (n, C) USD/MWh, value - LMP
-    ai_margin_ewma: np.ndarray = field(init=False)  # USD/MWh of spot AI, value - LMP
+    hash_margin_ewma: np.ndarray = field(init=False)  # (n, C) USD/MWh, max(value - LMP, 0)
+    ai_margin_ewma: np.ndarray = field(init=False)  # USD/MWh of spot AI, max(value - LMP, 0)
     lmp_ewma: np.ndarray = field(init=False)  # USD/MWh at the miner's bus, about a week of memory
     baseline_mw: np.ndarray = field(init=False)  # demand-response baseline (EWMA of draw)
     weeks_negative_cash: np.ndarray = field(init=False)

@@ -204,7 +204,8 @@ class InvestmentConfig:
     gpu_life_years: float = _f(5.0, "GPU economic life used to amortise capex", "yr", gt=0)
     convert_step_mw: float = _f(10.0, "MW converted from ASICs to GPUs per decision", "MW", gt=0)
     asic_payback_months: float = _f(18.0, "buy new ASICs when they pay back within this", "months", gt=0)
-    retire_margin_usd_per_mwh: float = _f(0.0, "retire a cohort when its average hashing margin stays below this", "USD/MWh")
+    retire_margin_usd_per_mwh: float = _f(
+        5.0, "retire a cohort when its average hashing margin (over the local price, 0 in hours it would not run) falls below this", "USD/MWh")
     exit_after_weeks: int = _f(8, "a miner exits after this many weeks of negative cash", "weeks", ge=1)
     fixed_cost_usd_per_mw_month: float = _f(3000.0, "site O&M and staff per MW of interconnect", "USD/MW/month", ge=0)
 
