@@ -203,3 +203,9 @@ def test_a_nan_in_a_price_series_is_one_line_before_anything_is_written(tmp_path
     cli("run", str(cfg), "--out", str(out), "--quiet", check=True)
     h = pd.read_parquet(out / "hourly.parquet")
     np.testing.assert_array_equal(h["btc_price_usd"], 64000.0 + np.arange(24))
+
+
+def test_the_built_in_default_is_configs_default_toml():
+    from simulation.config import load_scenario
+
+    assert load_scenario(None) == load_scenario(ROOT / "configs" / "default.toml")
