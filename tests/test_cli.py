@@ -170,6 +170,8 @@ def test_network_only_scenario_runs_the_bitcoin_network_alone(tmp_path):
     assert "largest_drop_pct" in r.stdout
     epochs = pd.read_parquet(out / "epochs.parquet")
     assert len(epochs) >= 5 and (epochs["blocks"].iloc[1:-1] == 2016).all()
+    r = cli("analyse", str(out), check=True)
+    assert "network-only" in r.stdout and (out / "network.png").stat().st_size > 10_000
 
 
 @pytest.mark.parametrize("path", sorted(p.name for p in (ROOT / "configs").glob("*.toml")))

@@ -29,8 +29,8 @@ def analyse_paths(paths: list[Path], figures: bool = True) -> str:
             parts.append(analyse_batch(p, figures=figures))
             continue
         tables = read_run(p)
-        if "hourly" not in tables:
-            parts.append(_network_only(p, tables))
+        if "epochs" in tables:
+            parts.append(_network_only(p, tables, figures))
             continue
         runs[p.name] = outcomes(tables)
         if figures:
@@ -41,11 +41,15 @@ def analyse_paths(paths: list[Path], figures: bool = True) -> str:
     return "\n\n".join(parts)
 
 
-def _network_only(p: Path, tables) -> str:
-    epochs = tables.get("epochs")
-    if epochs is None:
-        raise ValueError(f"{p}: no hourly or epochs table; is this a gridpivot run folder?")
-    return f"{p.name} (network-only run)\n" + epochs.to_string(index=False)
+def _network_only(p: Path, tables, figures: bool) -> str:
+    """A network-only run: its epochs table, and the hash rate / difficulty / block interval figure."""
+    from simulation.analysis.figures import write_network_figure
+
+    text = f"{p.name} (network-only run)\n" + tables["epochs"].to_string(index=False)
+    if figures:
+        path = write_network_figure(tables, p)
+        text += f"\n\n{p.name}: figure {path}"
+    return text
 
 
 __all__ = ["analyse_paths", "outcomes", "figure_data", "write_figures", "format_table"]

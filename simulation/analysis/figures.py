@@ -60,6 +60,32 @@ def write_figures(t: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
     return written
 
 
+def write_network_figure(t: dict[str, pd.DataFrame], folder: Path) -> Path:
+    """Network-only run: scripted hash rate, difficulty, and block intervals over time."""
+    h, blocks = t["hourly"], t.get("blocks")
+    fig, (a, b) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    days = h["hour"].to_numpy() / 24.0
+    a.plot(days, h["hashrate_eh_s"], color="tab:orange", label="hash rate (scripted)")
+    a.set(ylabel="EH/s", title="Bitcoin network under a scripted hash rate")
+    a2 = a.twinx()
+    a2.step(days, h["difficulty"] / 1e12, where="post", color="k", lw=1, label="difficulty")
+    a2.set_ylabel("difficulty (T)")
+    lines = a.get_legend_handles_labels()[0] + a2.get_legend_handles_labels()[0]
+    a.legend(lines, [ln.get_label() for ln in lines], loc="lower left")
+    if blocks is not None and len(blocks) > 1:
+        t_blk = blocks["time"].to_numpy()
+        iv = np.diff(t_blk)
+        bday = (t_blk[1:] - int(h["time"].iloc[0]) + 3600) / 86400
+        b.plot(bday, pd.Series(iv).rolling(144, min_periods=1).mean(), color="tab:purple")
+    b.axhline(600, color="tab:red", ls="--", label="600 s target")
+    b.set(xlabel="day", ylabel="mean interval, last 144 blocks (s)")
+    b.legend(loc="upper left")
+    path = Path(folder) / "network.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def _hashrate(d):
     fig, ax = plt.subplots(figsize=(9, 4))
     ax.plot(d["day"], d["network_eh_s"], label="network", color="tab:orange")
