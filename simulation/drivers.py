@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 
 import numpy as np
 
@@ -45,8 +46,8 @@ class Drivers:
                                  f"({s.start_hour})")
         hw = sc.grid.heatwave
         if hw.start_day >= 0 and hw.start_day * 24 >= sc.run.hours:
-            raise ValueError(f"grid.heatwave.start_day: day {hw.start_day} is after the run's end "
-                             f"({sc.run.hours} h); start it earlier or run longer")
+            warnings.warn(f"grid.heatwave.start_day: day {hw.start_day} is after the run's end ({sc.run.hours} h); "
+                          "this run has no heat wave", stacklevel=2)
         self.hours = sc.run.hours
         start = dt.datetime.fromtimestamp(sc.bitcoin.time, dt.timezone(dt.timedelta(hours=sc.run.utc_offset_h)))
         peak = sc.grid.peak_demand_mw or g.peak_demand_mw
@@ -134,10 +135,12 @@ class Drivers:
         self.rest_of_world_eh_s = self.rest_of_world.step(self.hashprice_now(), hour)
 
     def grid_stress(self, hour: int, last_lmp: np.ndarray) -> bool:
-        """A likely system peak (demand near the trailing 30-day peak) or an hour after scarcity."""
+        """A likely system peak (demand near the trailing 30-day peak) or an hour after scarcity.
+        In the first week the reference is the week's forecast peak, as a utility publishes it,
+        so a run's first hours are not all "peaks" for want of history."""
         dr = self.sc.demand_response
         d = self.series.demand_mw
-        window = d[max(0, hour - 720):hour + 1]
+        window = d[max(0, hour - 720):max(hour + 1, 168)]
         near_peak = d[hour] >= dr.stress_demand_share * window.max()
         scarce = hour > 0 and float(np.max(last_lmp)) >= dr.stress_lmp_usd_per_mwh
         return bool(near_peak or scarce)
