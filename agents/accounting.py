@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.fleet import SLOT_FIRM, SLOT_SPOT, SLOT_TRAINING, Fleet
+from agents.fleet import SLOT_FIRM, SLOT_SPOT, SLOT_TRAINING, Fleet, row_sum
 from agents.valuation import MarketSignals
 from simulation.bitcoin import hashvalue_usd_per_mwh
 
@@ -22,7 +22,7 @@ def settle_hour(fleet: Fleet, s: MarketSignals, lmp_usd_per_mwh: np.ndarray, btc
     """Book one hour for every miner; `lmp_usd_per_mwh` and `btc_mined` are per miner."""
     f = fleet
     cleared = f.cleared_mw
-    drawn = cleared.sum(axis=1)
+    drawn = row_sum(cleared)
     f.lmp_usd_per_mwh[:] = lmp_usd_per_mwh
     f.power_cost_usd[:] = drawn * lmp_usd_per_mwh
 

@@ -27,6 +27,28 @@ SLOT_HASH0 = 3
 AI_SLOTS = slice(SLOT_FIRM, SLOT_HASH0)
 
 
+def row_sum(a: np.ndarray) -> np.ndarray:
+    """Sum over the columns of an (n, few) array, column by column, left to right: what
+    `a.sum(axis=1)` gives for up to 8 columns, ~4x faster for 1,000 x 3 (numpy reduces each short
+    row in its own inner loop)."""
+    if a.shape[1] == 0:
+        return np.zeros(a.shape[0])
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        out += a[:, j]
+    return out
+
+
+def running_sum(a: np.ndarray) -> np.ndarray:
+    """`np.cumsum(a, axis=1)` for an (n, few) array, column by column (the same numbers, faster)."""
+    out = np.empty_like(a, dtype=float)
+    if a.shape[1]:
+        out[:, 0] = a[:, 0]
+    for j in range(1, a.shape[1]):
+        np.add(out[:, j - 1], a[:, j], out=out[:, j])
+    return out
+
+
 @dataclass
 class Fleet:
     """State of `n` miners with up to `n_cohorts` ASIC cohorts each (units in the names)."""
@@ -98,22 +120,30 @@ class Fleet:
     def gpu_mw(self) -> np.ndarray:
         return self.gpu_units * self.gpu_kw * 1e-3
 
+    def asic_mw_of(self, r: int) -> np.ndarray:
+        """(C,) `asic_mw` of miner row `r` alone (the same numbers, without the whole fleet's)."""
+        return self.asic_units[r] * self.asic_th_per_unit[r] * self.asic_j_per_th[r] * 1e-6
+
+    def gpu_mw_of(self, r: int) -> float:
+        """`gpu_mw` of miner row `r` alone."""
+        return self.gpu_units[r] * self.gpu_kw[r] * 1e-3
+
     @property
     def capacity_mw(self) -> np.ndarray:
         """Power the miner could draw this hour: installed load capped by the interconnect."""
-        return np.minimum(self.interconnect_mw, self.asic_mw.sum(axis=1) + self.gpu_mw) * self.active
+        return np.minimum(self.interconnect_mw, row_sum(self.asic_mw) + self.gpu_mw) * self.active
 
     @property
     def hash_mw(self) -> np.ndarray:
-        return self.cleared_mw[:, SLOT_HASH0:].sum(axis=1)
+        return row_sum(self.cleared_mw[:, SLOT_HASH0:])
 
     @property
     def ai_mw(self) -> np.ndarray:
-        return self.cleared_mw[:, AI_SLOTS].sum(axis=1)
+        return row_sum(self.cleared_mw[:, AI_SLOTS])
 
     @property
     def drawn_mw(self) -> np.ndarray:
-        return self.cleared_mw.sum(axis=1)
+        return row_sum(self.cleared_mw)
 
     @property
     def curtailed_mw(self) -> np.ndarray:
@@ -123,9 +153,8 @@ class Fleet:
     @property
     def hashing_th_s(self) -> np.ndarray:
         """(n, C) TH/s running: cleared MW x 1e6 / (J/TH)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            th = self.cleared_mw[:, SLOT_HASH0:] * 1e6 / self.asic_j_per_th
-        return np.nan_to_num(th, nan=0.0, posinf=0.0)
+        jpt = self.asic_j_per_th
+        return np.divide(self.cleared_mw[:, SLOT_HASH0:] * 1e6, jpt, out=np.zeros_like(jpt), where=jpt > 0)
 
     @property
     def margin_usd(self) -> np.ndarray:

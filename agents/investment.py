@@ -56,15 +56,19 @@ def review_fleet(agent: MinerAgent, hour: int, cfg, hashprice_usd_per_ph_day: fl
         events.append(InvestmentEvent(hour, name, "gpu_online", o.units * f.gpu_kw[r] / 1e3, 0.0))
     agent.refresh_contracts(hour)
 
-    f.asic_age_h[r] += cfg.period_hours * (f.asic_units[r] > 0)
-    losing = (f.asic_units[r] > 0) & (f.hash_margin_ewma[r] < cfg.retire_margin_usd_per_mwh) & (f.asic_age_h[r] > HOURS_PER_WEEK * 4)
-    for c in np.flatnonzero(losing):
-        events.append(InvestmentEvent(hour, name, "asic_retire", float(f.asic_mw[r, c]), 0.0))
-        f.asic_units[r, c] = 0.0
+    running = f.asic_units[r] > 0
+    f.asic_age_h[r] += cfg.period_hours * running
+    losing = running & (f.hash_margin_ewma[r] < cfg.retire_margin_usd_per_mwh) & (f.asic_age_h[r] > HOURS_PER_WEEK * 4)
+    if losing.any():
+        asic_mw = f.asic_mw_of(r)
+        for c in np.flatnonzero(losing):
+            events.append(InvestmentEvent(hour, name, "asic_retire", float(asic_mw[c]), 0.0))
+            f.asic_units[r, c] = 0.0
 
     f.weeks_negative_cash[r] = f.weeks_negative_cash[r] + 1 if f.cash_usd[r] < 0 else 0
     if f.weeks_negative_cash[r] * cfg.period_hours >= cfg.exit_after_weeks * HOURS_PER_WEEK:
-        events.append(InvestmentEvent(hour, name, "exit", float(f.capacity_mw[r]), float(f.cash_usd[r])))
+        capacity = min(f.interconnect_mw[r], f.asic_mw_of(r).sum() + f.gpu_mw_of(r)) * f.active[r]
+        events.append(InvestmentEvent(hour, name, "exit", float(capacity), float(f.cash_usd[r])))
         agent.exit_market()
         return events
 
@@ -86,7 +90,7 @@ def _convert_to_ai(agent, hour, cfg, hashprice, outlook, on_order_mw) -> list[In
     hash_margin_year = max(hash_margin, 0.0) * HOURS_PER_YEAR
     if ai_margin_year - _annuity_per_hour(capex_per_mw, cfg.gpu_life_years) * HOURS_PER_YEAR <= hash_margin_year:
         return []
-    mw = min(cfg.convert_step_mw, f.interconnect_mw[r] - f.gpu_mw[r] - on_order_mw)
+    mw = min(cfg.convert_step_mw, f.interconnect_mw[r] - f.gpu_mw_of(r) - on_order_mw)
     mw = min(mw, f.cash_usd[r] / (DOWN_PAYMENT * capex_per_mw))
     if mw < 1.0:
         return []
@@ -98,7 +102,7 @@ def _convert_to_ai(agent, hour, cfg, hashprice, outlook, on_order_mw) -> list[In
     agent.state.gpu_orders.append(GpuOrder(units, hour + cfg.gpu_lead_time_weeks * HOURS_PER_WEEK))
     events = [InvestmentEvent(hour, agent.name, "gpu_order", mw, capex)]
     # make room: retire the least efficient ASICs drawing as much power as the GPUs will
-    overbuilt = f.asic_mw[r].sum() + f.gpu_mw[r] + on_order_mw + mw - f.interconnect_mw[r]
+    overbuilt = f.asic_mw_of(r).sum() + f.gpu_mw_of(r) + on_order_mw + mw - f.interconnect_mw[r]
     for c in np.argsort(-f.asic_j_per_th[r]):
         if overbuilt <= 0 or f.asic_units[r, c] <= 0:
             continue
@@ -112,9 +116,11 @@ def _convert_to_ai(agent, hour, cfg, hashprice, outlook, on_order_mw) -> list[In
 
 def _buy_asics(agent, hour, cfg, hashprice, on_order_mw) -> list[InvestmentEvent]:
     f, r = agent.fleet, agent.row
-    headroom = f.interconnect_mw[r] - f.asic_mw[r].sum() - f.gpu_mw[r] - on_order_mw
+    headroom = f.interconnect_mw[r] - f.asic_mw_of(r).sum() - f.gpu_mw_of(r) - on_order_mw
+    if headroom < 1.0:
+        return []
     empty = np.flatnonzero(f.asic_units[r] <= 0)
-    if headroom < 1.0 or not len(empty):
+    if not len(empty):
         return []
     m = ASIC_MODELS[NEWEST_ASIC]
     power_price = float(f.lmp_ewma[r])

@@ -6,6 +6,12 @@ value of lost load is *price-taking*: the miner self-schedules that load from it
 and the grid serves it like firm demand. A bid below it is *price-responsive*: the market
 clearing decides, hour by hour, whether the miner runs.
 
+A strategy's rule is `offer`: from what each slot is worth (`slot_values`) to MW and prices.
+`bid` is that rule with the valuation before it and the interconnect cut after it. The model
+values every miner's slots once an hour, hands each strategy its rows (`offer`) and cuts all
+bids to their interconnects in one call: the same numbers as `bid` per group, without the
+per-group overhead.
+
 New strategies plug in with `@register("name")`; the model never needs to change.
 """
 
@@ -40,7 +46,8 @@ def strategy_class(name: str, where: str = "strategy") -> type[Strategy]:
 
 
 class Strategy:
-    """Base class. Subclasses override `bid`; `learn` is called after each hour settles."""
+    """Base class. Subclasses override `offer` (or, for a rule that needs more than the slot
+    values, `bid`); `learn` is called after each hour settles."""
 
     name: ClassVar[str] = "base"
     #: takes AI hosting contracts when offered
@@ -58,7 +65,23 @@ class Strategy:
         self.pos[idx] = np.arange(len(idx))
 
     def bid(self, fleet: Fleet, idx: np.ndarray, s: MarketSignals) -> tuple[np.ndarray, np.ndarray]:
+        """MW and price per slot for miners `idx`, cut to their interconnects."""
+        avail, value = slot_values(fleet, idx, s)
+        mw, price = self.offer(fleet, idx, s, avail, value)
+        return _fitted(fleet, idx, mw, price)
+
+    def offer(self, fleet: Fleet, idx: np.ndarray, s: MarketSignals, avail: np.ndarray,
+              value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rule: MW and price per slot from the available MW and value of each slot of miners
+        `idx` (`slot_values`; the arrays are the caller's copies, free to change), before the
+        interconnect cut."""
         raise NotImplementedError
+
+    @classmethod
+    def decides_by_offer(cls) -> bool:
+        """True when the strategy's bid is `offer` between valuation and cut (the model can then
+        value and cut all miners at once); False for a strategy overriding `bid` itself."""
+        return cls.bid is Strategy.bid
 
     def learn(self, fleet: Fleet, idx: np.ndarray, s: MarketSignals) -> None:
         """Update internal state from the hour's realised outcome (fleet arrays)."""
@@ -74,14 +97,13 @@ class HodlHasher(Strategy):
     beats the forecast power price (last hour's LMP), and takes whatever price clears. Honours
     any AI contracts it holds as firm load; no spot AI."""
 
-    def bid(self, fleet, idx, s):
-        avail, value = slot_values(fleet, idx, s)
+    def offer(self, fleet, idx, s, avail, value):
         mw = np.zeros_like(avail)
         mw[:, SLOT_FIRM] = avail[:, SLOT_FIRM]
         mw[:, SLOT_TRAINING] = avail[:, SLOT_TRAINING]
         pays = value[:, SLOT_HASH0:] >= s.lmp_forecast_usd_per_mwh[idx, None]
         mw[:, SLOT_HASH0:] = np.where(pays, avail[:, SLOT_HASH0:], 0.0)
-        return _fitted(fleet, idx, mw, np.full_like(mw, s.voll_usd_per_mwh))
+        return mw, np.full_like(mw, s.voll_usd_per_mwh)
 
 
 @register("profit_max")
@@ -92,9 +114,8 @@ class ProfitMax(Strategy):
     accepts_contracts = True
     builds_ai = True
 
-    def bid(self, fleet, idx, s):
-        avail, value = slot_values(fleet, idx, s)
-        return _fitted(fleet, idx, avail, value)
+    def offer(self, fleet, idx, s, avail, value):
+        return avail, value
 
 
 @register("ai_host")
@@ -105,12 +126,10 @@ class AiHost(Strategy):
     accepts_contracts = True
     builds_ai = True
 
-    def bid(self, fleet, idx, s):
-        avail, value = slot_values(fleet, idx, s)
-        price = value.copy()
-        price[:, SLOT_FIRM] = s.voll_usd_per_mwh
-        price[:, SLOT_TRAINING] = s.voll_usd_per_mwh
-        return _fitted(fleet, idx, avail, price)
+    def offer(self, fleet, idx, s, avail, value):
+        value[:, SLOT_FIRM] = s.voll_usd_per_mwh
+        value[:, SLOT_TRAINING] = s.voll_usd_per_mwh
+        return avail, value
 
 
 @register("grid_responsive")
@@ -121,11 +140,10 @@ class GridResponsive(Strategy):
     accepts_contracts = True
     demand_response = True
 
-    def bid(self, fleet, idx, s):
-        avail, value = slot_values(fleet, idx, s)
+    def offer(self, fleet, idx, s, avail, value):
         if s.grid_stress:
             avail[:, SLOT_TRAINING:] = 0.0
-        return _fitted(fleet, idx, avail, value)
+        return avail, value
 
 
 @register("adaptive")
@@ -149,11 +167,9 @@ class Adaptive(Strategy):
         self.arm = np.full(n, k - 1)  # start unshaded
         self.score = np.zeros(n)
 
-    def bid(self, fleet, idx, s):
-        avail, value = slot_values(fleet, idx, s)
-        price = value.copy()
-        price[:, SLOT_SPOT:] *= self.ARMS[self.arm[self.pos[idx]]][:, None]
-        return _fitted(fleet, idx, avail, price)
+    def offer(self, fleet, idx, s, avail, value):
+        value[:, SLOT_SPOT:] *= self.ARMS[self.arm[self.pos[idx]]][:, None]
+        return avail, value
 
     def learn(self, fleet, idx, s):
         cap = fleet.capacity_mw[idx]

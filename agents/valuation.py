@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.fleet import SLOT_FIRM, SLOT_HASH0, SLOT_SPOT, SLOT_TRAINING, Fleet
+from agents.fleet import SLOT_FIRM, SLOT_HASH0, SLOT_SPOT, SLOT_TRAINING, Fleet, running_sum
 from simulation.bitcoin import hashvalue_usd_per_mwh
 
 
@@ -63,10 +63,11 @@ def fit_to_interconnect(mw: np.ndarray, price: np.ndarray, interconnect_mw: np.n
     Returns the MW per slot whose running total, in descending price order, stays within each
     miner's interconnect capacity.
     """
+    n, slots = mw.shape
     order = np.argsort(-price, axis=1, kind="stable")
-    sorted_mw = np.take_along_axis(mw, order, axis=1)
-    room_before = interconnect_mw[:, None] - (np.cumsum(sorted_mw, axis=1) - sorted_mw)
-    fitted_sorted = np.clip(np.minimum(sorted_mw, room_before), 0.0, None)
-    fitted = np.empty_like(mw)
-    np.put_along_axis(fitted, order, fitted_sorted, axis=1)
-    return fitted
+    flat = (order + (np.arange(n) * slots)[:, None]).ravel()  # flat indices: rows stay short and many
+    sorted_mw = np.ascontiguousarray(mw).ravel()[flat].reshape(n, slots)
+    room_before = interconnect_mw[:, None] - (running_sum(sorted_mw) - sorted_mw)
+    fitted = np.empty(n * slots)
+    fitted[flat] = np.clip(np.minimum(sorted_mw, room_before), 0.0, None).ravel()
+    return fitted.reshape(n, slots)

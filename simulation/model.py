@@ -20,12 +20,12 @@ import numpy as np
 from mesa.discrete_space import Network
 
 from agents.accounting import charge_four_cp, settle_hour
-from agents.fleet import SLOT_FIRM, SLOT_HASH0, SLOT_SPOT, SLOT_TRAINING, Fleet
+from agents.fleet import SLOT_FIRM, SLOT_HASH0, SLOT_SPOT, SLOT_TRAINING, Fleet, row_sum
 from agents.investment import assign_offers, review_fleet
 from agents.miner import MinerAgent, MinerState
 from agents.population import BusInfo, MinerSpec, explicit_miners, generated_miners
 from agents.strategies import strategy_class
-from agents.valuation import MarketSignals
+from agents.valuation import MarketSignals, fit_to_interconnect, slot_values
 from simulation.config import Scenario, resolve_scenario
 from simulation.drivers import Drivers
 from simulation.records import HourRecorder
@@ -120,6 +120,11 @@ class GridPivotModel(mesa.Model):
                     a.strategy = strategy
         for a in self.miners:
             a.refresh_contracts(0)
+        self._rows = np.arange(self.fleet.n)
+        # the fleet rows of each group, and of all offering groups, as slices where contiguous
+        self._group_rows = [_as_slice(idx) for _, idx in self.strategy_groups]
+        self._offer_rows = _as_slice(np.sort(np.concatenate(
+            [idx for strategy, idx in self.strategy_groups if strategy.decides_by_offer()] + [np.zeros(0, int)])))
         self.enrolled = np.zeros(self.fleet.n, bool)
         for strategy, idx in self.strategy_groups:
             self.enrolled[idx] = strategy.demand_response
@@ -171,10 +176,15 @@ class GridPivotModel(mesa.Model):
                 if f.active[agent.row]:
                     agent.bid(s)
             return
-        for strategy, idx in self.strategy_groups:
-            mw, price = strategy.bid(f, idx, s)
-            f.bid_mw[idx] = mw
-            f.bid_usd_per_mwh[idx] = price
+        avail, value = slot_values(f, self._rows, s)  # every miner's slots, valued once
+        for (strategy, idx), rows in zip(self.strategy_groups, self._group_rows):
+            if strategy.decides_by_offer():
+                f.bid_mw[rows], f.bid_usd_per_mwh[rows] = strategy.offer(f, idx, s, avail[rows], value[rows])
+            else:
+                f.bid_mw[rows], f.bid_usd_per_mwh[rows] = strategy.bid(f, idx, s)
+        cut = self._offer_rows  # the strategies' offers, cut to the interconnects all at once
+        f.bid_mw[cut] = fit_to_interconnect(f.bid_mw[cut], f.bid_usd_per_mwh[cut],
+                                            f.interconnect_mw[cut] * f.active[cut])
         f.bid_mw[~f.active] = 0.0
 
     def dispatch_grid(self) -> None:
@@ -192,7 +202,8 @@ class GridPivotModel(mesa.Model):
 
     def mine_blocks(self) -> None:
         """The network (rest of world + our hashing) finds blocks for 3,600 s."""
-        self.local_th_s = float(self.fleet.hashing_th_s.sum())
+        self.hashing_th_s = self.fleet.hashing_th_s  # (miners, cohorts) TH/s running this hour
+        self.local_th_s = float(self.hashing_th_s.sum())
         self.row_th_s = self.drivers.rest_of_world_eh_s * 1e6
         self.network_hs = (self.local_th_s + self.row_th_s) * 1e12
         self.blocks = self.bitcoin.advance(3600, self.network_hs)
@@ -202,7 +213,7 @@ class GridPivotModel(mesa.Model):
         f, s = self.fleet, self.signals
         reward_btc = np.array([(b.subsidy_sat + b.fees_sat) / 1e8 for b in self.blocks])
         self.drivers.observe_blocks(self.blocks)
-        miner_th_s = f.hashing_th_s.sum(axis=1)
+        miner_th_s = row_sum(self.hashing_th_s)
         shares = np.append(miner_th_s, self.row_th_s) / max(self.local_th_s + self.row_th_s, 1e-30)
         if self.config.bitcoin.rewards == "sampled":
             won = sampled_rewards(reward_btc, shares, self._reward_rng)
@@ -222,9 +233,10 @@ class GridPivotModel(mesa.Model):
         offers = self.drivers.take_contract_offers()
         self.investments.extend(assign_offers(offers, [a for a in self.miners if self.fleet.active[a.row]], self.hour))
         outlook = self.drivers.ai_price_outlook(cfg.gpu_life_years, cfg.gpu_lead_time_weeks)
+        hashprice = self.hashprice_usd_per_ph_day
         for agent in list(self.miners):
             if self.fleet.active[agent.row]:
-                self.investments.extend(review_fleet(agent, self.hour, cfg, self.hashprice_usd_per_ph_day, outlook))
+                self.investments.extend(review_fleet(agent, self.hour, cfg, hashprice, outlook))
 
     def _track_four_cp(self) -> None:
         """4CP: each summer month, miners pay for what they drew in the system's peak hour."""
@@ -262,6 +274,13 @@ class GridPivotModel(mesa.Model):
         end = self.hours if hours is None else min(self.hours, self.hour + hours + (self.steps > 0))
         while self.running and self.steps < end:
             self.step()
+
+
+def _as_slice(idx: np.ndarray):
+    """`idx` as a slice when it is a run of consecutive rows (views instead of copies), else itself."""
+    if len(idx) and idx[-1] - idx[0] + 1 == len(idx) and np.all(np.diff(idx) == 1):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
 
 
 def _fleet_from_specs(specs: list[MinerSpec], n_cohorts: int) -> Fleet:

@@ -1,8 +1,9 @@
 """What the model records each hour, as columns: the model table, per-agent and per-bus tables,
 blocks, retargets and investment events.
 
-The recorder buffers rows as numpy arrays; whoever writes logs calls `drain()` every so often
-(so a year of 1,000 miners never sits in memory). `last` holds the latest hour for live views,
+The recorder buffers rows columnar (per-miner and per-bus values in preallocated hour x entity
+blocks, scalars as rows); whoever writes logs calls `drain()` every so often (so a year of
+1,000 miners never sits in memory). `last` holds the latest hour for live views,
 and `mesa_datacollector()` exposes the headline series through Mesa's own DataCollector.
 Column names carry their units; the README's schema table documents each one.
 """
@@ -13,7 +14,7 @@ import math
 
 import numpy as np
 
-from agents.fleet import SLOT_FIRM, SLOT_HASH0, SLOT_SPOT, SLOT_TRAINING
+from agents.fleet import SLOT_FIRM, SLOT_SPOT, SLOT_TRAINING, row_sum
 from simulation.markets import hhi_and_nakamoto
 
 #: the headline series Mesa's DataCollector reports (model table columns)
@@ -21,12 +22,60 @@ MESA_REPORTERS = ("network_eh_s", "local_eh_s", "difficulty", "btc_price_usd", "
                   "mw_hashing", "mw_ai", "mw_curtailed", "lmp_mean_usd_per_mwh", "unserved_mwh")
 
 
+class _Panel:
+    """Hour-by-entity rows (miners or buses): each record adds one row of `width` values per
+    column, kept in preallocated (rows, width) blocks; `take` hands them over in long form
+    (hour, entity, columns...) and starts new blocks, so nothing is copied twice."""
+
+    def __init__(self, key: str, width: int) -> None:
+        self.key = key
+        self.width = width
+        self._hours: list[int] = []
+        self._blocks: dict[str, np.ndarray] | None = None
+
+    def add(self, hour: int, cols: dict[str, np.ndarray]) -> None:
+        n = len(self._hours)
+        if self._blocks is None:
+            self._blocks = {k: np.empty((24, self.width), np.asarray(v).dtype) for k, v in cols.items()}
+        elif n == len(next(iter(self._blocks.values()))):
+            self._blocks = {k: np.concatenate([b, np.empty_like(b)]) for k, b in self._blocks.items()}
+        for k, v in cols.items():
+            self._blocks[k][n] = v
+        self._hours.append(hour)
+
+    def take(self) -> dict[str, np.ndarray] | None:
+        n = len(self._hours)
+        if not n:
+            return None
+        out = {"hour": np.repeat(np.array(self._hours, np.int64), self.width),
+               self.key: np.tile(np.arange(self.width), n),
+               **{k: b[:n].reshape(-1) for k, b in self._blocks.items()}}
+        self._hours, self._blocks = [], None
+        return out
+
+
+class _Rows:
+    """Rows of scalars (the hourly table, blocks, events), turned into columns when taken."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def take(self) -> dict[str, np.ndarray] | None:
+        if not self.rows:
+            return None
+        keys = self.rows[0]
+        out = {k: np.array([r[k] for r in self.rows]) for k in keys}
+        self.rows = []
+        return out
+
+
 class HourRecorder:
     def __init__(self, model) -> None:
         self.model = model
         self.agent_log = model.config.run.agent_log
-        self.buffers: dict[str, list[dict[str, np.ndarray]]] = {
-            "hourly": [], "agents": [], "buses": [], "blocks": [], "retargets": [], "investments": []}
+        self.tables = {"hourly": _Rows(), "agents": _Panel("miner", model.fleet.n),
+                       "buses": _Panel("bus", model.grid.n_bus), "blocks": _Rows(), "retargets": _Rows(),
+                       "investments": _Rows()}
         self.last: dict[str, float] = {}
         self._n_retargets = 0
         self._n_investments = 0
@@ -42,14 +91,22 @@ class HourRecorder:
         intervals = np.diff(np.concatenate([[self._prev_block_time], times])) if len(times) else np.array([])
         if len(times):
             self._prev_block_time = times[-1]
-        hash_mw, ai_mw, curtailed = f.hash_mw * f.active, f.ai_mw * f.active, f.curtailed_mw
+        # per-miner MW, computed once for the hourly, agent and bus tables
+        drawn = f.drawn_mw
+        hash_mw, ai_mw = f.hash_mw * f.active, f.ai_mw * f.active
+        curtailed = np.maximum(f.capacity_mw - drawn, 0.0)
+        mw_hashing, mw_ai = float(hash_mw.sum()), float(ai_mw.sum())
         demand = m.drivers.bus_demand_mw
-        served_load = float(demand.sum() - d.shed_mw.sum() + f.drawn_mw.sum())
+        demand_mw = float(demand.sum())
+        shed = float(d.shed_mw.sum())
+        served_load = float(demand_mw - shed + drawn.sum())
         per_mwh = float(d.emissions_t) / served_load if served_load > 0 else 0.0
         taker = f.bid_usd_per_mwh >= s.voll_usd_per_mwh
-        unserved = float(d.shed_mw.sum() + ((f.bid_mw - f.cleared_mw) * taker).sum())
+        unserved = float(shed + ((f.bid_mw - f.cleared_mw) * taker).sum())
         shares = self._entity_shares()
         hhi, nakamoto = hhi_and_nakamoto(shares)
+        lmp = d.lmp_usd_per_mwh
+        cleared = f.cleared_mw
         row = {
             "hour": hour,
             "unix_time": m.unix_time,
@@ -64,26 +121,26 @@ class HourRecorder:
             "network_eh_s": m.network_hs / 1e18,
             "local_eh_s": m.local_th_s / 1e6,
             "row_eh_s": m.row_th_s / 1e6,
-            "mw_hashing": float(hash_mw.sum()),
-            "mw_ai": float(ai_mw.sum()),
+            "mw_hashing": mw_hashing,
+            "mw_ai": mw_ai,
             "mw_curtailed": float(curtailed.sum()),
-            "mw_ai_contract": float(f.cleared_mw[:, SLOT_FIRM].sum() + f.cleared_mw[:, SLOT_TRAINING].sum()),
-            "mw_ai_spot": float(f.cleared_mw[:, SLOT_SPOT].sum()),
-            "demand_mw": float(demand.sum()),
+            "mw_ai_contract": float(cleared[:, SLOT_FIRM].sum() + cleared[:, SLOT_TRAINING].sum()),
+            "mw_ai_spot": float(cleared[:, SLOT_SPOT].sum()),
+            "demand_mw": demand_mw,
             "unserved_mwh": unserved,
             "curtailed_renewables_mwh": float(d.curtailed_mw.sum()),
-            "lmp_mean_usd_per_mwh": float(d.lmp_usd_per_mwh.mean()),
-            "lmp_max_usd_per_mwh": float(d.lmp_usd_per_mwh.max()),
-            "lmp_min_usd_per_mwh": float(d.lmp_usd_per_mwh.min()),
+            "lmp_mean_usd_per_mwh": float(lmp.mean()),
+            "lmp_max_usd_per_mwh": float(lmp.max()),
+            "lmp_min_usd_per_mwh": float(lmp.min()),
             "congested_lines": int(np.count_nonzero(d.congested)),
             "emissions_t": float(d.emissions_t),
-            "emissions_hashing_t": per_mwh * float(hash_mw.sum()),
-            "emissions_ai_t": per_mwh * float(ai_mw.sum()),
+            "emissions_hashing_t": per_mwh * mw_hashing,
+            "emissions_ai_t": per_mwh * mw_ai,
             "grid_stress": bool(s.grid_stress),
-            "dr_mw": float(np.maximum(f.baseline_mw - f.drawn_mw, 0).sum() * s.grid_stress * 1.0),
+            "dr_mw": float(np.maximum(f.baseline_mw - drawn, 0).sum() * s.grid_stress * 1.0),
             "hhi": hhi,
             "nakamoto": nakamoto,
-            "active_miners": int(f.active.sum()),
+            "active_miners": int(np.count_nonzero(f.active)),
             "revenue_hash_usd": float(f.revenue_hash_usd.sum()),
             "revenue_ai_usd": float(f.revenue_ai_usd.sum()),
             "revenue_dr_usd": float(f.revenue_dr_usd.sum()),
@@ -92,9 +149,9 @@ class HourRecorder:
             "miner_cash_usd": float(f.cash_usd.sum()),
         }
         self.last = row
-        self.buffers["hourly"].append({k: np.array([v]) for k, v in row.items()})
-        self._record_agents(hour)
-        self._record_buses(hour)
+        self.tables["hourly"].rows.append(row)
+        self._record_agents(hour, {"mw_hashing": hash_mw, "mw_ai": ai_mw, "mw_curtailed": curtailed})
+        self._record_buses(hour, drawn)
         self._record_blocks(intervals)
         self._record_events()
 
@@ -104,24 +161,17 @@ class HourRecorder:
         total = m.local_th_s + m.row_th_s
         if total <= 0:
             return np.array([1.0])
-        ours = m.fleet.hashing_th_s.sum(axis=1)
+        ours = row_sum(m.fleet.hashing_th_s)
         pools = m.drivers.rest_of_world_pool_shares * m.row_th_s
         return np.concatenate([ours, pools]) / total
 
-    def _agent_columns(self) -> dict[str, np.ndarray]:
-        f = self.model.fleet
-        return {
-            "mw_hashing": f.hash_mw * f.active, "mw_ai": f.ai_mw * f.active, "mw_curtailed": f.curtailed_mw,
-            "revenue_hash_usd": f.revenue_hash_usd.copy(), "revenue_ai_usd": f.revenue_ai_usd.copy(),
-            "revenue_dr_usd": f.revenue_dr_usd.copy(), "power_cost_usd": f.power_cost_usd.copy(),
-            "other_cost_usd": f.other_cost_usd.copy(), "btc_mined": self.model.btc_mined.copy(),
-        }
-
-    def _record_agents(self, hour: int) -> None:
+    def _record_agents(self, hour: int, mw: dict[str, np.ndarray]) -> None:
         if self.agent_log == "none":
             return
-        m, f = self.model, self.model.fleet
-        cols = self._agent_columns()
+        f = self.model.fleet
+        cols = {**mw, "revenue_hash_usd": f.revenue_hash_usd, "revenue_ai_usd": f.revenue_ai_usd,
+                "revenue_dr_usd": f.revenue_dr_usd, "power_cost_usd": f.power_cost_usd,
+                "other_cost_usd": f.other_cost_usd, "btc_mined": self.model.btc_mined}
         if self.agent_log == "daily":
             if self._day is None:
                 self._day = {k: np.zeros(f.n) for k in cols}
@@ -131,55 +181,45 @@ class HourRecorder:
                 return
             cols = {k: v / 24.0 if k.startswith("mw_") else v for k, v in self._day.items()}
             self._day = None
-        self.buffers["agents"].append({
-            "hour": np.full(f.n, hour), "miner": np.arange(f.n), **cols,
-            "lmp_usd_per_mwh": f.lmp_usd_per_mwh.copy(), "cash_usd": f.cash_usd.copy(), "btc": f.btc.copy(),
-            "active": f.active.copy()})
+        self.tables["agents"].add(hour, {**cols, "lmp_usd_per_mwh": f.lmp_usd_per_mwh, "cash_usd": f.cash_usd,
+                                         "btc": f.btc, "active": f.active})
 
-    def _record_buses(self, hour: int) -> None:
+    def _record_buses(self, hour: int, drawn: np.ndarray) -> None:
         m, d = self.model, self.model.dispatch
         nb = m.grid.n_bus
-        miner_mw = np.bincount(m.fleet.bus, weights=m.fleet.drawn_mw, minlength=nb)
-        gen = np.bincount(m.grid.gen_bus, weights=d.gen_mw, minlength=nb)
-        self.buffers["buses"].append({
-            "hour": np.full(nb, hour), "bus": np.arange(nb), "lmp_usd_per_mwh": d.lmp_usd_per_mwh.copy(),
-            "demand_mw": m.drivers.bus_demand_mw.copy(), "miner_mw": miner_mw, "generation_mw": gen,
-            "shed_mw": d.shed_mw.copy()})
+        self.tables["buses"].add(hour, {
+            "lmp_usd_per_mwh": d.lmp_usd_per_mwh, "demand_mw": m.drivers.bus_demand_mw,
+            "miner_mw": np.bincount(m.fleet.bus, weights=drawn, minlength=nb),
+            "generation_mw": np.bincount(m.grid.gen_bus, weights=d.gen_mw, minlength=nb), "shed_mw": d.shed_mw})
 
     def _record_blocks(self, intervals: np.ndarray) -> None:
-        b = self.model.blocks
-        if not b:
-            return
-        self.buffers["blocks"].append({
-            "height": np.array([x.height for x in b]), "time": np.array([x.time for x in b]),
-            "subsidy_btc": np.array([x.subsidy_sat / 1e8 for x in b]),
-            "fees_btc": np.array([x.fees_sat / 1e8 for x in b]),
-            "bits": np.array([x.bits for x in b]), "interval_s": intervals})
+        rows = self.tables["blocks"].rows
+        for b, interval in zip(self.model.blocks, intervals.tolist()):
+            rows.append({"height": b.height, "time": b.time, "subsidy_btc": b.subsidy_sat / 1e8,
+                         "fees_btc": b.fees_sat / 1e8, "bits": b.bits, "interval_s": interval})
 
     def _record_events(self) -> None:
         rt = self.model.bitcoin.retargets
+        rows = self.tables["retargets"].rows
         for r in rt[self._n_retargets:]:
-            self.buffers["retargets"].append({
-                "height": np.array([r.height]), "time": np.array([r.time]),
-                "old_bits": np.array([r.old_bits]), "new_bits": np.array([r.new_bits]),
-                "actual_timespan_s": np.array([r.actual_timespan_s]), "clamped": np.array([bool(r.clamped)]),
-                "ratio": np.array([float(r.ratio)])})
+            rows.append({"height": r.height, "time": r.time, "old_bits": r.old_bits, "new_bits": r.new_bits,
+                         "actual_timespan_s": r.actual_timespan_s, "clamped": bool(r.clamped),
+                         "ratio": float(r.ratio)})
         self._n_retargets = len(rt)
         inv = self.model.investments
+        rows = self.tables["investments"].rows
         for e in inv[self._n_investments:]:
-            self.buffers["investments"].append({
-                "hour": np.array([e.hour]), "miner": np.array([e.miner]), "kind": np.array([e.kind]),
-                "mw": np.array([e.mw]), "usd": np.array([e.usd])})
+            rows.append({"hour": e.hour, "miner": e.miner, "kind": e.kind, "mw": e.mw, "usd": e.usd})
         self._n_investments = len(inv)
 
     # ------------------------------------------------------------------------------------------
     def drain(self) -> dict[str, dict[str, np.ndarray]]:
         """Hand over everything buffered since the last drain, one column dict per table."""
         out = {}
-        for name, chunks in self.buffers.items():
-            if chunks:
-                out[name] = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
-                chunks.clear()
+        for name, table in self.tables.items():
+            cols = table.take()
+            if cols is not None:
+                out[name] = cols
         return out
 
     def mesa_datacollector(self):

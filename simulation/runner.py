@@ -23,10 +23,11 @@ def default_run_dir(sc: Scenario, root: str | Path = "runs") -> Path:
 
 
 def run_scenario(sc: Scenario, out: str | Path, *, progress: bool = True, seed_note: dict | None = None,
-                 model=None) -> dict:
+                 model=None, hours: int | None = None) -> dict:
     """Simulate `sc` and log it to `out`; returns the summary. Network-only scenarios (with a
     [hashrate] script) run the Bitcoin network alone. The model is built before anything is
-    written, so a scenario that cannot be built leaves no folder behind."""
+    written, so a scenario that cannot be built leaves no folder behind. `hours` stops the model
+    after that many hours (its series stay those of the whole `run.hours`; benchmarks use it)."""
     from simulation.model import GridPivotModel
 
     out = Path(out)
@@ -43,7 +44,7 @@ def run_scenario(sc: Scenario, out: str | Path, *, progress: bool = True, seed_n
         if sc.hashrate is not None:
             summary = _run_network_only(sc, *script, log, progress)
         else:
-            summary = _run_model(model, log, progress)
+            summary = _run_model(model, log, progress, hours)
         wall = time.perf_counter() - t0
         summary["wall_s"] = round(wall, 3)
         log.close(summary, {"wall_s": wall, "end_utc": dt.datetime.now(dt.timezone.utc).isoformat()})
@@ -56,8 +57,12 @@ def _progress(total: int, enabled: bool, desc: str):
     return tqdm(total=total, disable=not enabled, unit="h", desc=desc, dynamic_ncols=True, mininterval=0.5)
 
 
-def _run_model(model, log: RunLog, progress: bool) -> dict:
+def _run_model(model, log: RunLog, progress: bool, hours: int | None = None) -> dict:
+    """Step the model to its end (or for `hours` hours), writing its tables every CHUNK_HOURS
+    hours: each table's buffered rows go to Parquet as one row group, columns straight from
+    the recorder's arrays."""
     sc = model.config
+    end = sc.run.hours if hours is None else min(hours, sc.run.hours)
     writers: dict = {}
     hourly: list[dict] = []
 
@@ -70,8 +75,8 @@ def _run_model(model, log: RunLog, progress: bool) -> dict:
             if name == "hourly":
                 hourly.append(cols)
 
-    with _progress(sc.run.hours, progress, sc.run.name) as bar:
-        while model.running:
+    with _progress(end, progress, sc.run.name) as bar:
+        while model.running and model.steps < end:
             model.step()
             bar.update(1)
             if model.steps % CHUNK_HOURS == 0:

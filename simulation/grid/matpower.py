@@ -151,8 +151,13 @@ def read_matpower(path: str | Path) -> dict:
 def load_matpower(path: str | Path, name: str | None = None) -> Grid:
     """Read a MATPOWER `.m` case into a Grid (see the module docstring for the rules)."""
     path = Path(path)
-    where = str(path)
-    mpc = read_matpower(path)
+    return grid_from_mpc(read_matpower(path), name or path.stem, str(path))
+
+
+def grid_from_mpc(mpc: dict, name: str, where: str) -> Grid:
+    """A Grid from MATPOWER tables (a PYPOWER-style dict as `read_matpower` returns: `baseMVA`,
+    `bus`, `gen`, `branch`, optional `gencost`, `genfuel`), by the module docstring's rules.
+    `where` names the source in error messages."""
     base_mva, bus, gen, branch = mpc["baseMVA"], mpc["bus"], mpc["gen"], mpc["branch"]
     _check_finite(bus, {"BUS_I": 0, "BUS_TYPE": 1, "PD": 2, "GS": 4, "BUS_AREA": 6}, where, "bus")
     _check_finite(gen, {"GEN_BUS": 0, "GEN_STATUS": 7}, where, "gen")
@@ -227,7 +232,7 @@ def load_matpower(path: str | Path, name: str | None = None) -> Grid:
                     gen_cap_mw=np.array(cap, float), gen_cost_usd_per_mwh=np.array(cost, float),
                     gen_co2_t_per_mwh=np.array(co2, float), gen_kind=np.array(kind, dtype=str),
                     gen_name=np.array(names, dtype=str), slack=slack, base_mva=base_mva, peak_demand_mw=total,
-                    name=name or path.stem)
+                    name=name)
     except ValueError as e:
         raise ValueError(f"{where}: {e}") from None
 
