@@ -534,25 +534,18 @@ def make_row(task: Task, summary: dict, error: str, wall_s: float) -> dict:
     return row
 
 
+def _fsync_dir(folder: Path) -> None:
+    from simulation.output import _fsync_dir as fsync_dir
+
+    fsync_dir(folder)
+
+
 def _write_atomic(path: Path, text: str) -> None:
-    """Write `path` so it is either absent or complete, even if the process dies mid-write."""
+    """Write `path` (making its folder) so it is either absent or complete, even if the process dies."""
+    from simulation.output import write_text_atomic
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(d: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    write_text_atomic(path, text)
 
 
 def _worker_init() -> None:

@@ -201,6 +201,14 @@ def _write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """`text` to `path` via a temp file, fsync and os.replace, then fsync the folder: after a
+    crash the file is absent, its old self, or complete."""
+    path = Path(path)
+    _write_text_atomic(path, text)
+    _fsync_dir(path.parent)
+
+
 def write_json_atomic(path: str | Path, obj: Any) -> None:
     """`to_json(obj)` to `path` via a temp file, fsync and os.replace (then fsync the folder)."""
     path = Path(path)

@@ -290,6 +290,10 @@ def test_sigkill_mid_run_leaves_the_marker_and_no_complete_table(tmp_path):
 @pytest.fixture
 def our_handlers():
     old = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    # start from the interpreter's defaults: earlier tests in this process (in-process batches)
+    # may have left another SIGTERM handler, which install_signal_handlers rightly leaves alone
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     assert install_signal_handlers()
     yield
     signal.signal(signal.SIGTERM, old[0])
