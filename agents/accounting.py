@@ -24,7 +24,6 @@ def settle_hour(fleet: Fleet, ledger: Ledger, s: MarketSignals, lmp_usd_per_mwh:
     f = fleet
     cleared = f.cleared_mw
     drawn = row_sum(cleared)
-    f.lmp_usd_per_mwh[:] = lmp_usd_per_mwh
     f.power_cost_usd[:] = drawn * lmp_usd_per_mwh
 
     # Bitcoin: mined BTC valued at the hour's price; a share is sold, the rest held (and revalued).

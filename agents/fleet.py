@@ -87,7 +87,6 @@ class Fleet:
     bid_mw: np.ndarray = field(init=False)  # (n, S)
     bid_usd_per_mwh: np.ndarray = field(init=False)  # (n, S)
     cleared_mw: np.ndarray = field(init=False)  # (n, S)
-    lmp_usd_per_mwh: np.ndarray = field(init=False)
     revenue_hash_usd: np.ndarray = field(init=False)
     revenue_ai_usd: np.ndarray = field(init=False)
     revenue_dr_usd: np.ndarray = field(init=False)
@@ -109,7 +108,7 @@ class Fleet:
         n, s = self.n, self.n_slots
         for name in ("firm_mw", "training_mw", "lease_fee_usd_per_h", "lease_value_usd_per_mwh",
                      "penalty_usd_per_mwh", "sla_uptime", "converting_mw", "lease_mw", "gpu_on_order_mw", "book_usd", "debt_usd", "capex_usd",
-                     "ebitda_usd_per_h", "th_moved_to_ai", "lmp_usd_per_mwh", "revenue_hash_usd", "revenue_ai_usd", "revenue_dr_usd",
+                     "ebitda_usd_per_h", "th_moved_to_ai", "revenue_hash_usd", "revenue_ai_usd", "revenue_dr_usd",
                      "power_cost_usd", "other_cost_usd", "interest_usd", "depreciation_usd", "revaluation_usd",
                      "required_firm_mwh", "short_firm_mwh", "penalised_mwh", "lmp_ewma",
                      "baseline_mw", "weeks_negative_cash"):
@@ -153,6 +152,17 @@ class Fleet:
     @property
     def hash_mw(self) -> np.ndarray:
         return row_sum(self.cleared_mw[:, SLOT_HASH0:])
+
+    @property
+    def hosting_running_mw(self) -> np.ndarray:
+        """MW running for hosting tenants this hour (inference and training)."""
+        c = self.cleared_mw
+        return c[:, SLOT_FIRM] + c[:, SLOT_TRAINING]
+
+    @property
+    def own_gpu_running_mw(self) -> np.ndarray:
+        """MW of own GPUs running spot jobs this hour."""
+        return self.cleared_mw[:, SLOT_SPOT]
 
     @property
     def ai_mw(self) -> np.ndarray:

@@ -1,6 +1,8 @@
 """The exogenous world the miners face, hour by hour: the grid and its demand, wind and sun,
-the BTC price, the AI compute market and its contract offers, and the rest of the world's
-hash supply. Built from a scenario; each process has its own random stream.
+the BTC price, the AI compute market and its contract offers. Built from a scenario; each process
+has its own random stream. Nothing here responds to the model: the Bitcoin network and the rest
+of the world's hash supply (which answer the hashprice) are the model's Bitcoin side
+(`simulation.bitcoin_side`), and prices the grid clears are the model's.
 """
 
 from __future__ import annotations
@@ -8,36 +10,34 @@ from __future__ import annotations
 import datetime as dt
 import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.bitcoin import HALVING_2024, BitcoinNetwork, make_fee_model
-from simulation.bitcoin.economics import PH_DAY_PER_DIFFICULTY
 from simulation.grid import HourlySeries, load_grid, synthetic_series, load_series_csv
-from simulation.bitcoin.history import difficulty_growth_per_year, load_chain_history
-from simulation.markets import (AiSpotMarket, HostingOffers, GbmJumpPrice, HashrateShock,
-                                RestOfWorldFleet, SeriesPrice, load_price_csv, DEFAULT_POOL_SHARES)
+from simulation.markets import AiSpotMarket, HostingOffers, GbmJumpPrice, SeriesPrice, load_price_csv
 
 RENEWABLE_KINDS = ("wind", "solar")
 CHEAP_KINDS = ("wind", "solar", "hydro")
-#: weight of one hour in the fee-per-block estimate miners value blocks with (~a day)
-FEE_ALPHA = 1.0 / 144.0
 
 
-def bitcoin_network(b, rng: np.random.Generator) -> BitcoinNetwork:
-    """The Bitcoin network at the scenario's chain point (`[bitcoin]`)."""
-    wft = b.window_first_time or (HALVING_2024.window_first_time if b.height == HALVING_2024.height else 0)
-    if not wft:
-        raise ValueError("bitcoin.window_first_time: required when the chain point is not the default "
-                         "2024 halving; give the unix time of block height - height % 2016")
-    return BitcoinNetwork(height=b.height, time=b.time, bits=b.bits, window_first_time=wft,
-                          fees=make_fee_model(b.fees), rng=rng, halving=b.halving)
+@dataclass(frozen=True)
+class HourInputs:
+    """The exogenous inputs of one hour."""
+
+    hour: int
+    bus_demand_mw: np.ndarray  # inflexible demand per bus (MW)
+    gen_available_mw: np.ndarray  # available generation per unit (MW)
+    btc_price_usd: float
+    ai_price_usd_per_gpu_hour: float
+    ai_demand_fraction: float  # share of idle GPUs that find spot jobs this hour
+    near_peak: bool  # demand near the trailing peak (a likely 4CP hour)
 
 
 class Drivers:
     def __init__(self, sc, rngs: list[np.random.Generator]) -> None:
         self.sc = sc
-        series_rng, price_rng, ai_rng, offer_rng, chain_rng = rngs
+        series_rng, price_rng, ai_rng, offer_rng = rngs
         try:
             g = self.grid = load_grid(sc.grid.case)
         except (ValueError, OSError) as e:
@@ -62,10 +62,6 @@ class Drivers:
         self._share = np.asarray(g.demand_share, float)
         self._is_wind = np.asarray([k == "wind" for k in g.gen_kind])
         self._is_solar = np.asarray([k == "solar" for k in g.gen_kind])
-        self.bus_demand_mw = np.zeros(g.n_bus)
-        self.gen_available_mw = np.asarray(g.gen_cap_mw, float).copy()
-        # 30-day trailing peak for the stress (likely 4CP) signal
-        self._trailing_peak = np.maximum.accumulate(self.series.demand_mw)
 
         mp = sc.markets.btc_price
         if mp.model == "series":
@@ -90,57 +86,9 @@ class Drivers:
             training_share=c.training_share, rng=offer_rng)
         self._pending_offers = []
 
-        self.bitcoin = bitcoin_network(sc.bitcoin, chain_rng)
-        chain = load_chain_history()
-        before = chain.time_unix <= sc.bitcoin.time
-        self._chain_seen = (chain.time_unix[before].astype(float), chain.difficulty[before])
-        self._retargets_seen = 0
-        self.expected_fees_btc = sc.bitcoin.fees.btc_per_block
         self.btc_price_usd = float(mp.s0_usd if mp.model == "gbm" else self.btc.step())
         self.ai_price_usd_per_gpu_hour = ai.price0_usd_per_gpu_hour
         self.ai_demand_fraction = ai.demand_mean
-        self.rest_of_world: RestOfWorldFleet | None = None
-        self.rest_of_world_eh_s = 0.0
-        self.rest_of_world_pool_shares = np.asarray(list(DEFAULT_POOL_SHARES.values()), float)
-        self.rest_of_world_pool_shares /= self.rest_of_world_pool_shares.sum()
-
-    def calibrate_rest_of_world(self, local_th_s: float) -> None:
-        """Size the rest of the world so the network starts at the chain point's implied rate."""
-        rw = self.sc.rest_of_world
-        implied_eh_s = self.bitcoin.implied_hashrate_hs() / 1e18
-        target = rw.eh_s or max(implied_eh_s - local_th_s / 1e6, 0.1 * implied_eh_s)
-        self.rest_of_world = RestOfWorldFleet.calibrated(
-            target_eh_s=target, hashprice_usd_per_ph_day=self.hashprice_now(),
-            mean_j_per_th=rw.mean_j_per_th, median_power_cost_usd_per_mwh=rw.power_cost_usd_per_mwh,
-            response_hours=rw.response_hours, growth_eh_s_per_month=rw.growth_eh_s_per_month,
-            new_j_per_th=rw.new_j_per_th,
-            shocks=[HashrateShock(s.start_hour, s.end_hour, s.fraction) for s in rw.shocks])
-        self.rest_of_world_eh_s = self.rest_of_world.online_eh_s_now
-
-    def hashprice_now(self) -> float:
-        """Hashprice (USD per PH/s per day) from the current difficulty, the next block's subsidy
-        and the expected fees per block."""
-        reward = self.bitcoin.subsidy_sat(self.bitcoin.height + 1) / 1e8 + self.expected_fees_btc
-        return self.btc_price_usd * reward * PH_DAY_PER_DIFFICULTY / self.bitcoin.difficulty
-
-    def difficulty_growth_per_year(self, now_unix: float) -> float:
-        """The difficulty growth miners expect (continuous, 1/yr): a fixed rate, or estimated on the
-        chain seen so far: the real retargets before the start, then the simulated ones."""
-        e = self.sc.expectations
-        if e.difficulty_growth == "fixed":
-            return e.difficulty_growth_per_year
-        times, diffs = self._chain_seen
-        sim = self.bitcoin.retargets[self._retargets_seen:]
-        if sim:
-            from simulation.bitcoin import bits_to_difficulty
-            times = np.append(times, [r.time for r in sim])
-            diffs = np.append(diffs, [bits_to_difficulty(r.new_bits) for r in sim])
-            self._chain_seen = (times, diffs)
-            self._retargets_seen = len(self.bitcoin.retargets)
-        try:
-            return difficulty_growth_per_year(times, diffs, now_unix, e.difficulty_window_days)
-        except ValueError as err:
-            raise ValueError(f"{err} (the run starts at unix time {self.sc.bitcoin.time})") from None
 
     def grid_state(self, hour: int) -> tuple[np.ndarray, np.ndarray]:
         """Inflexible demand per bus (MW) and available generation per generator (MW) at `hour`."""
@@ -149,31 +97,25 @@ class Drivers:
         avail = np.where(self._is_wind, cap * s.wind_cf[hour], np.where(self._is_solar, cap * s.solar_cf[hour], cap))
         return s.demand_mw[hour] * self._share, avail
 
-    def advance(self, hour: int) -> None:
-        """Move every exogenous process to `hour`."""
-        self.bus_demand_mw, self.gen_available_mw = self.grid_state(hour)
+    def advance(self, hour: int) -> HourInputs:
+        """Move every exogenous process to `hour`; its inputs."""
+        bus_demand_mw, gen_available_mw = self.grid_state(hour)
         if hour:
             self.btc_price_usd = float(self.btc.step())
         local_hour = (dt.datetime.fromtimestamp(self.sc.bitcoin.time + 3600 * hour, dt.timezone.utc).hour
                       + self.sc.run.utc_offset_h) % 24
         self.ai_price_usd_per_gpu_hour, self.ai_demand_fraction = self.ai.step(local_hour)
         self._pending_offers.extend(self.offers.step())
-        self.rest_of_world_eh_s = self.rest_of_world.step(self.hashprice_now(), hour)
+        return HourInputs(hour, bus_demand_mw, gen_available_mw, self.btc_price_usd, self.ai_price_usd_per_gpu_hour,
+                          self.ai_demand_fraction, self.near_peak(hour))
 
-    def grid_stress(self, hour: int, last_lmp: np.ndarray) -> bool:
-        """A likely system peak (demand near the trailing 30-day peak) or an hour after scarcity.
-        In the first week the reference is the week's forecast peak, as a utility publishes it,
-        so a run's first hours are not all "peaks" for want of history."""
-        dr = self.sc.demand_response
+    def near_peak(self, hour: int) -> bool:
+        """Demand near the trailing 30-day peak: a likely system peak (4CP). In the first week
+        the reference is the week's forecast peak, as a utility publishes it, so a run's first
+        hours are not all "peaks" for want of history."""
         d = self.series.demand_mw
         window = d[max(0, hour - 720):max(hour + 1, 168)]
-        near_peak = d[hour] >= dr.stress_demand_share * window.max()
-        scarce = hour > 0 and float(np.max(last_lmp)) >= dr.stress_lmp_usd_per_mwh
-        return bool(near_peak or scarce)
-
-    def observe_blocks(self, blocks) -> None:
-        for b in blocks:
-            self.expected_fees_btc += FEE_ALPHA * (b.fees_sat / 1e8 - self.expected_fees_btc)
+        return bool(d[hour] >= self.sc.demand_response.stress_demand_share * window.max())
 
     def take_contract_offers(self):
         offers, self._pending_offers = self._pending_offers, []

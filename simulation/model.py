@@ -1,21 +1,26 @@
 """`GridPivotModel`: Bitcoin miners on a power grid, deciding every hour between hashing, AI
 compute and curtailment, with grid prices, hash rate and difficulty feeding back.
 
-One `step()` is one hour, in this order:
+One `step()` is one hour, a pipeline of values (each phase a function of the ones before):
 
-    drivers -> agents bid -> grid dispatch -> agents allocate -> Bitcoin network advances 3,600 s
-    -> rewards and costs settle -> data collection -> (on its clock) investment
+    drivers.advance -> HourInputs -> signals -> MarketSignals -> bids -> dispatch -> DispatchResult
+    -> allocate (cleared MW) -> mine -> Mined (blocks, hash rates) -> settle (BTC won)
+    -> HourResult -> recorder.record -> (on its clock) investment review -> its events recorded
 
 The investment review comes after the hour is recorded: what it changes (retired ASICs, signed
-leases) takes effect from the next hour, so every recorded hour is consistent in itself.
+leases) takes effect from the next hour, so every recorded hour is consistent in itself. The model
+object keeps only what persists between hours: the fleet and its ledger, the LMPs cleared so far
+(`lmp_history`, the one record of prices), the Bitcoin side, the drivers, the 4CP peak tracker;
+`last_hour` is the latest `HourResult`, for views and tests (no phase reads it).
 
 This module alone knows that order. The mechanisms (`simulation.bitcoin`, `.grid`, `.markets`)
-are pure; the miners' decisions live in `agents/`.
+are pure; the miners' decisions live in `agents/`. docs/architecture.md draws the data flow.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import mesa
@@ -31,14 +36,62 @@ from agents.miner import MinerAgent, MinerState
 from agents.population import BusInfo, MinerSpec, explicit_miners, generated_miners
 from agents.strategies import strategy_class
 from agents.valuation import MarketSignals, fit_to_interconnect, slot_values
+from simulation.bitcoin_side import BitcoinSide
 from simulation.config import Scenario, resolve_scenario
-from simulation.drivers import Drivers
+from simulation.drivers import Drivers, HourInputs
 from simulation.records import HourRecorder
 from simulation.bitcoin.economics import expected_hashprice_path
 from simulation.grid import Dispatcher
+from simulation.grid.dispatch import DispatchResult
 from simulation.grid.history import LmpHistory
 from simulation.markets import expected_rewards, sampled_rewards
-from simulation.markets.finance import HOURS_PER_MONTH, HOURS_PER_YEAR
+from simulation.markets.finance import HOURS_PER_YEAR
+
+
+@dataclass(frozen=True)
+class Cleared:
+    """What the grid did with the hour's bids."""
+
+    dispatch: DispatchResult
+    own_served_mw: np.ndarray  # self-scheduled (firm) hashing served, per bid slot (MW)
+    consumer_shed_mw: np.ndarray  # consumers' load shed per bus (MW)
+
+
+@dataclass(frozen=True)
+class Mined:
+    """The network's hour: blocks found and who hashed."""
+
+    blocks: list
+    retargets: list  # difficulty adjustments in this hour's blocks
+    hashing_th_s: np.ndarray  # (miners, cohorts) TH/s our miners ran
+    local_th_s: float
+    row_th_s: float  # the rest of the world
+    network_hs: float
+    pool_shares: np.ndarray  # the rest of the world's pools (sum 1)
+    difficulty: float  # after the hour's blocks
+    height: int
+
+
+@dataclass(frozen=True)
+class HourResult:
+    """Everything one hour produced, as the recorder takes it (the fleet's arrays hold the
+    miners' side of the hour until the next step)."""
+
+    hour: int
+    unix_time: int
+    inputs: HourInputs
+    signals: MarketSignals
+    dispatch: DispatchResult
+    consumer_shed_mw: np.ndarray  # per bus
+    miner_unserved_mw: float  # price-taking miner load not served
+    mined: Mined
+    btc_mined: np.ndarray  # per miner, this hour
+    fleet: Fleet
+
+    @property
+    def lmp_usd_per_mwh(self) -> np.ndarray:
+        return self.dispatch.lmp_usd_per_mwh
+
 
 #: a few more cohort slots than any miner starts with, for the ASICs it buys later
 SPARE_COHORTS = 1
@@ -69,7 +122,8 @@ class GridPivotModel(mesa.Model):
         self.hours = sc.run.hours
         self.start_time = sc.bitcoin.time
 
-        self.drivers = Drivers(sc, streams[0:5])
+        self.drivers = Drivers(sc, streams[0:4])
+        self.bitcoin = BitcoinSide(sc, streams[4])
         self.grid = self.drivers.grid
         self.space = Network(self.grid.graph, random=self.random, layout=None)
         self._create_miners(streams[5])
@@ -80,8 +134,7 @@ class GridPivotModel(mesa.Model):
         self.dispatcher = Dispatcher(self.grid, np.repeat(self.fleet.bus, self.fleet.n_slots),
                                      copperplate=sc.grid.copperplate,
                                      voll_usd_per_mwh=sc.grid.voll_usd_per_mwh)
-        self.bitcoin = self.drivers.bitcoin
-        self.drivers.calibrate_rest_of_world(self._local_th_s_at_full_power())
+        self.bitcoin.calibrate_rest_of_world(self._local_th_s_at_full_power(), self.drivers.btc_price_usd)
         self._self_scheduled = np.zeros((self.fleet.n, self.fleet.n_slots), bool)
         for strategy, idx in self.strategy_groups:
             if strategy.self_schedules:
@@ -92,17 +145,11 @@ class GridPivotModel(mesa.Model):
         self.lmp_history = LmpHistory(self.grid.n_bus, max(sc.expectations.power_memory_hours, 168))
         nothing = np.zeros(self.fleet.bid_mw.size)
         for hour in range(24):
-            self.lmp = self.dispatcher.solve(*self.drivers.grid_state(min(hour, self.hours - 1)), nothing,
-                                             nothing).lmp_usd_per_mwh
-            self.lmp_history.push(self.lmp)
-        self.signals: MarketSignals | None = None
-        self.dispatch = None
-        self.blocks = []
-        self.investments = []
-        self.consumer_shed_mw = np.zeros(self.grid.n_bus)
-        self.miner_unserved_mw = 0.0
+            self.lmp_history.push(self.dispatcher.solve(*self.drivers.grid_state(min(hour, self.hours - 1)),
+                                                        nothing, nothing).lmp_usd_per_mwh)
         self._peak = {"month": None, "demand": -1.0, "drawn": np.zeros(self.fleet.n)}
-        self.recorder = HourRecorder(self)
+        self.last_hour: HourResult | None = None
+        self.recorder = HourRecorder(self.fleet.n, self.grid, sc.run.agent_log, self.bitcoin.network.time)
         self.datacollector = self.recorder.mesa_datacollector() if collect_mesa else None
 
     # construction ----------------------------------------------------------------------------
@@ -119,28 +166,27 @@ class GridPivotModel(mesa.Model):
         self.fleet = _fleet_from_specs(specs, n_cohorts)
         self.ledger = _opening_balance_sheet(specs, sc)
         cells = [self.space[b] for b in g.bus_ids]
-        self.miners: list[MinerAgent] = []
-        for row, spec in enumerate(specs):
+        for row, spec in enumerate(specs):  # each joins the model's AgentSet, in row order
             models = [c.model for c in spec.cohorts] + [""] * (n_cohorts - len(spec.cohorts))
             state = MinerState(models, gpu_usd=spec.gpu_usd, leases=list(spec.leases))
             agent = MinerAgent(self, cells[spec.bus], self.fleet, row, spec.name, None, state)
             agent.strategy_name = spec.strategy
-            self.miners.append(agent)
         self.fleet.book_usd[:] = self.ledger.book_usd
         self.fleet.debt_usd[:] = self.ledger.debt_usd
 
     def _group_strategies(self) -> None:
         """One strategy object per strategy name, deciding for all its miners at once."""
-        names = sorted({a.strategy_name for a in self.miners})
+        miners = list(self.agents)
+        names = sorted({a.strategy_name for a in miners})
         self.strategy_groups = []
         for name, rng in zip(names, self._strategy_rng.spawn(len(names))):
-            idx = np.array([a.row for a in self.miners if a.strategy_name == name])
+            idx = np.array([a.row for a in miners if a.strategy_name == name])
             strategy = strategy_class(name)(self.fleet, idx, rng)
             self.strategy_groups.append((strategy, idx))
-            for a in self.miners:
+            for a in miners:
                 if a.strategy_name == name:
                     a.strategy = strategy
-        for a in self.miners:
+        for a in miners:
             a.refresh_leases(0)
         self._rows = np.arange(self.fleet.n)
         # the fleet rows of each group, and of all offering groups, as slices where contiguous
@@ -157,47 +203,53 @@ class GridPivotModel(mesa.Model):
 
     # the hour --------------------------------------------------------------------------------
     def step(self) -> None:
-        """One simulated hour."""
-        self.hour = self.steps - 1
-        self.update_drivers()
-        self.collect_bids()
-        self.dispatch_grid()
-        self.allocate()
-        self.mine_blocks()
-        self.settle()
-        self.recorder.record()
+        """One simulated hour: each phase takes the values the ones before it produced."""
+        self.hour = hour = self.steps - 1
+        inputs = self.drivers.advance(hour)
+        signals = self.market_signals(inputs)
+        bid_mw, bid_usd_per_mwh = self.collect_bids(signals)
+        cleared = self.dispatch_grid(inputs, bid_mw, bid_usd_per_mwh)
+        prev_training_mw, miner_unserved_mw = self.allocate(cleared, bid_mw, bid_usd_per_mwh)
+        mined = self.mine_blocks(signals)
+        btc_mined = self.settle(inputs, signals, cleared.dispatch, mined, prev_training_mw)
+        self.last_hour = result = HourResult(
+            hour=hour, unix_time=self.unix_time, inputs=inputs, signals=signals, dispatch=cleared.dispatch,
+            consumer_shed_mw=cleared.consumer_shed_mw, miner_unserved_mw=miner_unserved_mw, mined=mined,
+            btc_mined=btc_mined, fleet=self.fleet)
+        self.recorder.record(result)
         if self.datacollector is not None:
             self.datacollector.collect(self)
-        if self.hour % self.config.investment.period_hours == self.config.investment.period_hours - 1:
-            self.invest()
-        if self.hour + 1 >= self.hours:
+        if hour % self.config.investment.period_hours == self.config.investment.period_hours - 1:
+            self.recorder.record_investments(self.invest(inputs))
+        if hour + 1 >= self.hours:
             self.running = False
 
-    def update_drivers(self) -> None:
-        """Exogenous world for this hour: demand, wind, solar, BTC and AI prices, offers."""
-        d = self.drivers
-        d.advance(self.hour)
-        local = self.datetime
-        lmp_at_miner = self.lmp_history.day_ahead()[self.fleet.bus]
-        self.signals = MarketSignals(
-            hour=self.hour, hour_of_day=local.hour, month=local.month,
-            btc_price_usd=d.btc_price_usd,
-            hashprice_usd_per_ph_day=self.hashprice_usd_per_ph_day,
-            ai_price_usd_per_gpu_hour=d.ai_price_usd_per_gpu_hour,
-            ai_demand_fraction=d.ai_demand_fraction,
-            lmp_forecast_usd_per_mwh=lmp_at_miner,
-            grid_stress=d.grid_stress(self.hour, self.lmp),
-            voll_usd_per_mwh=self.config.grid.voll_usd_per_mwh,
-            checkpoint_usd_per_mw=self.config.markets.ai.hosting.checkpoint_usd_per_mw)
+    def market_signals(self, inputs: HourInputs) -> MarketSignals:
+        """What every miner knows before the hour clears: the exogenous prices, the hashprice,
+        the day-ahead LMP forecast at its bus, and whether the grid is stressed (a likely
+        peak, or an hour after scarcity)."""
+        sc, local = self.config, self.datetime
+        last_lmp = self.lmp_history.latest
+        scarce = inputs.hour > 0 and float(np.max(last_lmp)) >= sc.demand_response.stress_lmp_usd_per_mwh
+        return MarketSignals(
+            hour=inputs.hour, hour_of_day=local.hour, month=local.month,
+            btc_price_usd=inputs.btc_price_usd,
+            hashprice_usd_per_ph_day=self.bitcoin.hashprice_usd_per_ph_day(inputs.btc_price_usd),
+            ai_price_usd_per_gpu_hour=inputs.ai_price_usd_per_gpu_hour,
+            ai_demand_fraction=inputs.ai_demand_fraction,
+            lmp_forecast_usd_per_mwh=self.lmp_history.day_ahead()[self.fleet.bus],
+            grid_stress=bool(inputs.near_peak or scarce),
+            voll_usd_per_mwh=sc.grid.voll_usd_per_mwh,
+            checkpoint_usd_per_mw=sc.markets.ai.hosting.checkpoint_usd_per_mw)
 
-    def collect_bids(self) -> None:
-        """Every miner bids its power, slot by slot (MW at a willingness to pay)."""
-        f, s = self.fleet, self.signals
+    def collect_bids(self, s: MarketSignals) -> tuple[np.ndarray, np.ndarray]:
+        """Every miner bids its power, slot by slot: (MW, willingness to pay USD/MWh), each
+        (miners, slots). Per agent (`decisions="agents"`) through the AgentSet, else one
+        vectorised call per strategy."""
+        f = self.fleet
         if self.decisions == "agents":
-            for agent in self.miners:
-                if f.active[agent.row]:
-                    agent.bid(s)
-            return
+            self.agents.do("bid", s)
+            return f.bid_mw, f.bid_usd_per_mwh
         avail, value = slot_values(f, self._rows, s)  # every miner's slots, valued once
         for (strategy, idx), rows in zip(self.strategy_groups, self._group_rows):
             if strategy.decides_by_offer():
@@ -208,75 +260,86 @@ class GridPivotModel(mesa.Model):
         f.bid_mw[cut] = fit_to_interconnect(f.bid_mw[cut], f.bid_usd_per_mwh[cut],
                                             f.interconnect_mw[cut] * f.active[cut])
         f.bid_mw[~f.active] = 0.0
+        return f.bid_mw, f.bid_usd_per_mwh
 
-    def dispatch_grid(self) -> None:
+    def dispatch_grid(self, inputs: HourInputs, bid_mw: np.ndarray, bid_usd_per_mwh: np.ndarray) -> Cleared:
         """DC-OPF with the miners' bids in it: LMPs per bus and MW cleared per bid.
 
         Self-scheduled hashing (price-takers) is firm demand the operator cannot curtail: it joins
         the consumers' demand at its bus, and a shortage there sheds both pro rata. Every other
         bid is flexible; bids at the value of lost load (a tenant's inference) are served before
         any consumer is shed would be, and curtailed first when the grid is short."""
-        d, f = self.drivers, self.fleet
-        bid, price = f.bid_mw.ravel(), f.bid_usd_per_mwh.ravel()
+        bid, price = bid_mw.ravel(), bid_usd_per_mwh.ravel()
         own = np.where(self._self_scheduled, bid, 0.0)
         own_bus = np.bincount(self.dispatcher.bid_bus, own, self.grid.n_bus)
-        demand = d.bus_demand_mw + own_bus
-        self.dispatch = self.dispatcher.solve(demand, d.gen_available_mw, bid - own, price)
+        consumers = inputs.bus_demand_mw
+        demand = consumers + own_bus
+        dispatch = self.dispatcher.solve(demand, inputs.gen_available_mw, bid - own, price)
         with np.errstate(divide="ignore", invalid="ignore"):
-            shed_share = np.where(demand > 0, self.dispatch.shed_mw / demand, 0.0)
-        self._own_served_mw = own * (1.0 - shed_share[self.dispatcher.bid_bus])
-        self.consumer_shed_mw = self.dispatch.shed_mw * np.where(demand > 0, d.bus_demand_mw / np.where(demand > 0, demand, 1.0), 0.0)
-        self.lmp = self.dispatch.lmp_usd_per_mwh
-        self.lmp_history.push(self.lmp)
+            shed_share = np.where(demand > 0, dispatch.shed_mw / demand, 0.0)
+        own_served = own * (1.0 - shed_share[self.dispatcher.bid_bus])
+        consumer_shed = dispatch.shed_mw * np.where(demand > 0, consumers / np.where(demand > 0, demand, 1.0), 0.0)
+        self.lmp_history.push(dispatch.lmp_usd_per_mwh)
+        return Cleared(dispatch, own_served, consumer_shed)
 
-    def allocate(self) -> None:
-        """Miners run what cleared: slot MW to inference, training, spot AI and cohorts."""
+    def allocate(self, cleared: Cleared, bid_mw: np.ndarray, bid_usd_per_mwh: np.ndarray) -> tuple[np.ndarray, float]:
+        """Miners run what cleared: slot MW to inference, training, spot AI and cohorts.
+        Returns last hour's training MW (a pause costs a checkpoint) and the price-taking MW
+        not served."""
         f = self.fleet
-        self._prev_training_mw = f.cleared_mw[:, SLOT_TRAINING].copy()
-        cleared = self.dispatch.bid_cleared_mw + self._own_served_mw
-        f.cleared_mw[:] = cleared.reshape(f.n, f.n_slots)
-        taker = f.bid_usd_per_mwh.ravel() >= self.config.grid.voll_usd_per_mwh
-        self.miner_unserved_mw = float(((f.bid_mw.ravel() - cleared) * (taker | self._self_scheduled)).sum())
+        prev_training_mw = f.cleared_mw[:, SLOT_TRAINING].copy()
+        served = cleared.dispatch.bid_cleared_mw + cleared.own_served_mw
+        f.cleared_mw[:] = served.reshape(f.n, f.n_slots)
+        taker = bid_usd_per_mwh.ravel() >= self.config.grid.voll_usd_per_mwh
+        unserved = float(((bid_mw.ravel() - served) * (taker | self._self_scheduled)).sum())
+        return prev_training_mw, unserved
 
-    def mine_blocks(self) -> None:
-        """The network (rest of world + our hashing) finds blocks for 3,600 s."""
-        self.hashing_th_s = self.fleet.hashing_th_s  # (miners, cohorts) TH/s running this hour
-        self.local_th_s = float(self.hashing_th_s.sum())
-        self.row_th_s = self.drivers.rest_of_world_eh_s * 1e6
-        self.network_hs = (self.local_th_s + self.row_th_s) * 1e12
-        self.blocks = self.bitcoin.advance(3600, self.network_hs)
+    def mine_blocks(self, s: MarketSignals) -> Mined:
+        """The rest of the world answers the hour's hashprice; the network (it + our hashing)
+        finds blocks for 3,600 s."""
+        b = self.bitcoin
+        row_th_s = b.rest_of_world_responds(s.hashprice_usd_per_ph_day, s.hour) * 1e6
+        hashing_th_s = self.fleet.hashing_th_s  # (miners, cohorts) TH/s running this hour
+        local_th_s = float(hashing_th_s.sum())
+        network_hs = (local_th_s + row_th_s) * 1e12
+        blocks, retargets = b.mine(3600, network_hs)
+        return Mined(blocks, retargets, hashing_th_s, local_th_s, row_th_s, network_hs, b.pool_shares,
+                     b.network.difficulty, b.network.height)
 
-    def settle(self) -> None:
-        """Rewards, power bills, AI revenue, penalties and credits; strategies learn."""
-        f, s = self.fleet, self.signals
-        reward_btc = np.array([(b.subsidy_sat + b.fees_sat) / 1e8 for b in self.blocks])
-        self.drivers.observe_blocks(self.blocks)
-        miner_th_s = row_sum(self.hashing_th_s)
-        shares = np.append(miner_th_s, self.row_th_s) / max(self.local_th_s + self.row_th_s, 1e-30)
-        if self.config.bitcoin.rewards == "sampled":
+    def settle(self, inputs: HourInputs, s: MarketSignals, dispatch: DispatchResult, mined: Mined,
+               prev_training_mw: np.ndarray) -> np.ndarray:
+        """Rewards, power bills, AI revenue, penalties and credits; strategies learn. Returns the
+        BTC each miner won this hour."""
+        f, sc = self.fleet, self.config
+        reward_btc = np.array([(b.subsidy_sat + b.fees_sat) / 1e8 for b in mined.blocks])
+        miner_th_s = row_sum(mined.hashing_th_s)
+        shares = np.append(miner_th_s, mined.row_th_s) / max(mined.local_th_s + mined.row_th_s, 1e-30)
+        if sc.bitcoin.rewards == "sampled":
             won = sampled_rewards(reward_btc, shares, self._reward_rng)
         else:
             won = expected_rewards(reward_btc.sum(), shares)
-        self.btc_mined = won[:-1]
-        sc = self.config
-        settle_hour(f, self.ledger, s, self.lmp[f.bus], self.btc_mined, self._prev_training_mw, self.enrolled,
+        btc_mined = won[:-1]
+        settle_hour(f, self.ledger, s, dispatch.lmp_usd_per_mwh[f.bus], btc_mined, prev_training_mw, self.enrolled,
                     sc.demand_response.payment_usd_per_mwh, sc.investment.fixed_cost_usd_per_mw_month,
                     sc.markets.ai.hosting.power == "passthrough", 1.0 / (24.0 * sc.finance.ebitda_memory_days))
-        self._track_four_cp()
+        self._track_four_cp(inputs)
         for strategy, idx in self.strategy_groups:
             strategy.learn(f, idx, s)
+        return btc_mined
 
-    def invest(self) -> None:
-        """The slow clock: lease offers are placed, then every miner reviews its site."""
+    def invest(self, inputs: HourInputs) -> list:
+        """The slow clock: lease offers are placed, then every miner still in the market (the
+        AgentSet) reviews its site. Returns the investment events."""
         outlook = self.outlook()
         sample = lambda row: self.lmp_history.at_bus(int(self.fleet.bus[row]))  # noqa: E731
-        active = [a for a in self.miners if self.fleet.active[a.row]]
-        self.investments.extend(place_offers(self.drivers.take_contract_offers(), active, self.ledger, outlook, sample))
+        active = list(self.agents)
+        events = list(place_offers(self.drivers.take_contract_offers(), active, self.ledger, outlook, sample))
         for agent in active:
             if self.fleet.active[agent.row]:
-                self.investments.extend(review_fleet(agent, self.ledger, outlook, sample(agent.row)))
+                events.extend(review_fleet(agent, self.ledger, outlook, sample(agent.row)))
         self.fleet.book_usd[:] = self.ledger.book_usd
         self.fleet.debt_usd[:] = self.ledger.debt_usd
+        return events
 
     def outlook(self) -> Outlook:
         """What miners foresee now: the expected hashprice path month by month (the known subsidy
@@ -286,15 +349,16 @@ class GridPivotModel(mesa.Model):
         cfg, h = sc.investment, sc.markets.ai.hosting
         months = max(h.lead_months + h.term_months, round(cfg.gpu_lead_time_weeks / 4.35 + cfg.gpu_life_years * 12),
                      round(cfg.asic_life_years * 12)) + 1
+        b, net = self.bitcoin, self.bitcoin.network
         path = expected_hashprice_path(
-            months, btc_price_usd=d.btc_price_usd, fees_btc_per_block=d.expected_fees_btc,
-            difficulty=self.bitcoin.difficulty, height=self.bitcoin.height,
-            difficulty_growth_per_year=d.difficulty_growth_per_year(self.unix_time + 3600),
-            subsidy_frozen_at=None if self.bitcoin.halving else self.bitcoin.start_height)
+            months, btc_price_usd=d.btc_price_usd, fees_btc_per_block=b.expected_fees_btc,
+            difficulty=net.difficulty, height=net.height,
+            difficulty_growth_per_year=b.difficulty_growth_per_year(self.unix_time + 3600),
+            subsidy_frozen_at=None if net.halving else net.start_height)
         return Outlook(self.hour + 1, path, d.ai_trend_price_usd_per_gpu_hour(self.hour), sc.markets.ai.trend_per_year,
                        sc.markets.ai.demand_mean, cfg, sc.finance, h)
 
-    def _track_four_cp(self) -> None:
+    def _track_four_cp(self, inputs: HourInputs) -> None:
         """4CP: each summer month, miners pay for what they drew in the system's peak hour."""
         month = self.datetime.month
         p = self._peak
@@ -302,7 +366,7 @@ class GridPivotModel(mesa.Model):
             charge_four_cp(self.fleet, p["drawn"], self.config.demand_response.four_cp_usd_per_mw)
         if month != p["month"]:
             p.update(month=month, demand=-1.0)
-        demand = float(self.drivers.bus_demand_mw.sum())
+        demand = float(inputs.bus_demand_mw.sum())
         if demand > p["demand"]:
             p.update(demand=demand, drawn=self.fleet.drawn_mw.copy())
 
@@ -321,7 +385,7 @@ class GridPivotModel(mesa.Model):
     @property
     def hashprice_usd_per_ph_day(self) -> float:
         """Hashprice from the current difficulty, next block's subsidy and expected fees."""
-        return self.drivers.hashprice_now()
+        return self.bitcoin.hashprice_usd_per_ph_day(self.drivers.btc_price_usd)
 
     def run_hours(self, hours: int | None = None) -> None:
         """Step until `hours` more hours ran, or the scenario ends."""

@@ -1,6 +1,10 @@
 """What the model records each hour, as columns: the model table, per-agent and per-bus tables,
 blocks, retargets and investment events.
 
+`record(result)` takes one hour's `HourResult` (the model's pipeline output) and nothing else of
+the model; `record_investments(events)` takes the investment review's events. The recorder knows
+the fleet by its named quantities (MW hashing, hosting, own GPUs...), not by its bid-slot layout.
+
 The recorder buffers rows columnar (per-miner and per-bus values in preallocated hour x entity
 blocks, scalars as rows); whoever writes logs calls `drain()` every so often (so a year of
 1,000 miners never sits in memory). `last` holds the latest hour for live views,
@@ -14,7 +18,7 @@ import math
 
 import numpy as np
 
-from agents.fleet import SLOT_FIRM, SLOT_SPOT, SLOT_TRAINING, row_sum
+from agents.fleet import row_sum
 from simulation.markets import hhi_and_nakamoto
 
 #: the headline series Mesa's DataCollector reports (model table columns)
@@ -70,24 +74,24 @@ class _Rows:
 
 
 class HourRecorder:
-    def __init__(self, model) -> None:
-        self.model = model
-        self.agent_log = model.config.run.agent_log
-        self.tables = {"hourly": _Rows(), "agents": _Panel("miner", model.fleet.n),
-                       "buses": _Panel("bus", model.grid.n_bus), "blocks": _Rows(), "retargets": _Rows(),
+    def __init__(self, n_miners: int, grid, agent_log: str, chain_time: float) -> None:
+        """Tables for `n_miners` miners on `grid`; `chain_time` is the last block's time (unix s)
+        before the run (the first block interval counts from it)."""
+        self.grid = grid
+        self.agent_log = agent_log
+        self.tables = {"hourly": _Rows(), "agents": _Panel("miner", n_miners),
+                       "buses": _Panel("bus", grid.n_bus), "blocks": _Rows(), "retargets": _Rows(),
                        "investments": _Rows()}
         self.last: dict[str, float] = {}
-        self._n_retargets = 0
-        self._n_investments = 0
-        self._prev_block_time = float(model.bitcoin.time)
+        self._prev_block_time = float(chain_time)
         self._day: dict[str, np.ndarray] | None = None
 
     # ------------------------------------------------------------------------------------------
-    def record(self) -> None:
-        m = self.model
-        f, d, s = m.fleet, m.dispatch, m.signals
-        hour = m.hour
-        times = np.array([b.time for b in m.blocks], float)
+    def record(self, r) -> None:
+        """Record one hour from its `HourResult`."""
+        f, d, s, mined = r.fleet, r.dispatch, r.signals, r.mined
+        hour = r.hour
+        times = np.array([b.time for b in mined.blocks], float)
         intervals = np.diff(np.concatenate([[self._prev_block_time], times])) if len(times) else np.array([])
         if len(times):
             self._prev_block_time = times[-1]
@@ -95,35 +99,35 @@ class HourRecorder:
         drawn = f.drawn_mw
         hash_mw, ai_mw = f.hash_mw * f.active, f.ai_mw * f.active
         curtailed = np.maximum(f.capacity_mw - drawn, 0.0)
+        hosting_mw = f.hosting_running_mw * f.active
         mw_hashing, mw_ai = float(hash_mw.sum()), float(ai_mw.sum())
-        demand = m.drivers.bus_demand_mw
+        demand = r.inputs.bus_demand_mw
         demand_mw = float(demand.sum())
-        shed = float(m.consumer_shed_mw.sum())
+        shed = float(r.consumer_shed_mw.sum())
         served_load = float(demand_mw - shed + drawn.sum())
         per_mwh = float(d.emissions_t) / served_load if served_load > 0 else 0.0
-        shares = self._entity_shares()
-        hhi, nakamoto = hhi_and_nakamoto(shares)
+        hhi, nakamoto = hhi_and_nakamoto(_entity_shares(mined))
         lmp = d.lmp_usd_per_mwh
-        cleared = f.cleared_mw
+        network_hs = mined.network_hs
         row = {
             "hour": hour,
-            "unix_time": m.unix_time,
+            "unix_time": r.unix_time,
             "btc_price_usd": s.btc_price_usd,
             "hashprice_usd_per_ph_day": s.hashprice_usd_per_ph_day,
             "ai_price_usd_per_gpu_hour": s.ai_price_usd_per_gpu_hour,
             "ai_demand_fraction": s.ai_demand_fraction,
-            "difficulty": m.bitcoin.difficulty,
-            "height": m.bitcoin.height,
-            "blocks": len(m.blocks),
+            "difficulty": mined.difficulty,
+            "height": mined.height,
+            "blocks": len(mined.blocks),
             "mean_block_interval_s": float(intervals.mean()) if len(intervals) else math.nan,
-            "network_eh_s": m.network_hs / 1e18,
-            "local_eh_s": m.local_th_s / 1e6,
-            "row_eh_s": m.row_th_s / 1e6,
+            "network_eh_s": network_hs / 1e18,
+            "local_eh_s": mined.local_th_s / 1e6,
+            "row_eh_s": mined.row_th_s / 1e6,
             "mw_hashing": mw_hashing,
             "mw_ai": mw_ai,
             "mw_curtailed": float(curtailed.sum()),
-            "mw_ai_hosting": float(((cleared[:, SLOT_FIRM] + cleared[:, SLOT_TRAINING]) * f.active).sum()),
-            "mw_ai_own_gpu": float((cleared[:, SLOT_SPOT] * f.active).sum()),
+            "mw_ai_hosting": float(hosting_mw.sum()),
+            "mw_ai_own_gpu": float((f.own_gpu_running_mw * f.active).sum()),
             "mw_converting": float((f.converting_mw * f.active).sum()),
             "mw_lease": float((f.lease_mw * f.active).sum()),
             "mw_own_gpu": float(((f.gpu_mw + f.gpu_on_order_mw) * f.active).sum()),
@@ -131,7 +135,7 @@ class HourRecorder:
             "mw_asic": float((row_sum(f.asic_mw) * f.active).sum()),
             "demand_mw": demand_mw,
             "consumer_shed_mwh": shed,
-            "miner_unserved_mwh": float(m.miner_unserved_mw),
+            "miner_unserved_mwh": float(r.miner_unserved_mw),
             "curtailed_renewables_mwh": float(d.curtailed_mw.sum()),
             "lmp_mean_usd_per_mwh": float(lmp.mean()),
             "lmp_max_usd_per_mwh": float(lmp.max()),
@@ -156,35 +160,25 @@ class HourRecorder:
             "miner_debt_usd": float(f.debt_usd.sum()),
             "miner_book_usd": float(f.book_usd.sum()),
             "capex_usd": float(f.capex_usd.sum()),
-            "hashrate_moved_to_ai_share": float(f.th_moved_to_ai.sum() * 1e12 / m.network_hs) if m.network_hs > 0 else 0.0,
+            "hashrate_moved_to_ai_share": float(f.th_moved_to_ai.sum() * 1e12 / network_hs) if network_hs > 0 else 0.0,
         }
         self.last = row
         self.tables["hourly"].rows.append(row)
-        self._record_agents(hour, {"mw_hashing": hash_mw, "mw_ai": ai_mw, "mw_curtailed": curtailed,
-                                   "mw_ai_hosting": (cleared[:, SLOT_FIRM] + cleared[:, SLOT_TRAINING]) * f.active})
-        self._record_buses(hour, drawn)
-        self._record_blocks(intervals)
-        self._record_events()
+        self._record_agents(r, {"mw_hashing": hash_mw, "mw_ai": ai_mw, "mw_curtailed": curtailed,
+                                "mw_ai_hosting": hosting_mw})
+        self._record_buses(r, drawn)
+        self._record_blocks(mined.blocks, intervals)
+        self._record_retargets(mined.retargets)
 
-    def _entity_shares(self) -> np.ndarray:
-        """Hash-rate shares of every entity: our miners and the rest of the world's pools."""
-        m = self.model
-        total = m.local_th_s + m.row_th_s
-        if total <= 0:
-            return np.array([1.0])
-        ours = row_sum(m.fleet.hashing_th_s)
-        pools = m.drivers.rest_of_world_pool_shares * m.row_th_s
-        return np.concatenate([ours, pools]) / total
-
-    def _record_agents(self, hour: int, mw: dict[str, np.ndarray]) -> None:
+    def _record_agents(self, r, mw: dict[str, np.ndarray]) -> None:
         if self.agent_log == "none":
             return
-        f = self.model.fleet
+        f, hour = r.fleet, r.hour
         cols = {**mw, "revenue_hash_usd": f.revenue_hash_usd, "revenue_ai_usd": f.revenue_ai_usd,
                 "revenue_dr_usd": f.revenue_dr_usd, "power_cost_usd": f.power_cost_usd,
                 "other_cost_usd": f.other_cost_usd, "interest_usd": f.interest_usd,
                 "depreciation_usd": f.depreciation_usd, "revaluation_usd": f.revaluation_usd,
-                "btc_mined": self.model.btc_mined}
+                "btc_mined": r.btc_mined}
         if self.agent_log == "daily":
             if self._day is None:
                 self._day = {k: np.zeros(f.n) for k in cols}
@@ -194,38 +188,37 @@ class HourRecorder:
                 return
             cols = {k: v / 24.0 if k.startswith("mw_") else v for k, v in self._day.items()}
             self._day = None
-        self.tables["agents"].add(hour, {**cols, "lmp_usd_per_mwh": f.lmp_usd_per_mwh, "cash_usd": f.cash_usd,
-                                         "btc": f.btc, "debt_usd": f.debt_usd, "book_usd": f.book_usd,
-                                         "capex_usd": f.capex_usd, "mw_converting": f.converting_mw,
-                                         "active": f.active})
+        self.tables["agents"].add(hour, {**cols, "lmp_usd_per_mwh": r.dispatch.lmp_usd_per_mwh[f.bus],
+                                         "cash_usd": f.cash_usd, "btc": f.btc, "debt_usd": f.debt_usd,
+                                         "book_usd": f.book_usd, "capex_usd": f.capex_usd,
+                                         "mw_converting": f.converting_mw, "active": f.active})
 
-    def _record_buses(self, hour: int, drawn: np.ndarray) -> None:
-        m, d = self.model, self.model.dispatch
-        nb = m.grid.n_bus
-        self.tables["buses"].add(hour, {
-            "lmp_usd_per_mwh": d.lmp_usd_per_mwh, "demand_mw": m.drivers.bus_demand_mw,
-            "miner_mw": np.bincount(m.fleet.bus, weights=drawn, minlength=nb),
-            "generation_mw": np.bincount(m.grid.gen_bus, weights=d.gen_mw, minlength=nb), "shed_mw": m.consumer_shed_mw})
+    def _record_buses(self, r, drawn: np.ndarray) -> None:
+        d, nb = r.dispatch, self.grid.n_bus
+        self.tables["buses"].add(r.hour, {
+            "lmp_usd_per_mwh": d.lmp_usd_per_mwh, "demand_mw": r.inputs.bus_demand_mw,
+            "miner_mw": np.bincount(r.fleet.bus, weights=drawn, minlength=nb),
+            "generation_mw": np.bincount(self.grid.gen_bus, weights=d.gen_mw, minlength=nb),
+            "shed_mw": r.consumer_shed_mw})
 
-    def _record_blocks(self, intervals: np.ndarray) -> None:
+    def _record_blocks(self, blocks: list, intervals: np.ndarray) -> None:
         rows = self.tables["blocks"].rows
-        for b, interval in zip(self.model.blocks, intervals.tolist()):
+        for b, interval in zip(blocks, intervals.tolist()):
             rows.append({"height": b.height, "time": b.time, "subsidy_btc": b.subsidy_sat / 1e8,
                          "fees_btc": b.fees_sat / 1e8, "bits": b.bits, "interval_s": interval})
 
-    def _record_events(self) -> None:
-        rt = self.model.bitcoin.retargets
+    def _record_retargets(self, retargets: list) -> None:
         rows = self.tables["retargets"].rows
-        for r in rt[self._n_retargets:]:
+        for r in retargets:
             rows.append({"height": r.height, "time": r.time, "old_bits": r.old_bits, "new_bits": r.new_bits,
                          "actual_timespan_s": r.actual_timespan_s, "clamped": bool(r.clamped),
                          "ratio": float(r.ratio)})
-        self._n_retargets = len(rt)
-        inv = self.model.investments
+
+    def record_investments(self, events: list) -> None:
+        """Record the investment review's events (each carries its own hour)."""
         rows = self.tables["investments"].rows
-        for e in inv[self._n_investments:]:
+        for e in events:
             rows.append({"hour": e.hour, "miner": e.miner, "kind": e.kind, "mw": e.mw, "usd": e.usd})
-        self._n_investments = len(inv)
 
     # ------------------------------------------------------------------------------------------
     def drain(self) -> dict[str, dict[str, np.ndarray]]:
@@ -243,3 +236,13 @@ class HourRecorder:
 
         return mesa.DataCollector(model_reporters={k: (lambda m, k=k: m.recorder.last.get(k, math.nan))
                                                    for k in MESA_REPORTERS})
+
+
+def _entity_shares(mined) -> np.ndarray:
+    """Hash-rate shares of every entity: our miners and the rest of the world's pools."""
+    total = mined.local_th_s + mined.row_th_s
+    if total <= 0:
+        return np.array([1.0])
+    ours = row_sum(mined.hashing_th_s)
+    pools = mined.pool_shares * mined.row_th_s
+    return np.concatenate([ours, pools]) / total

@@ -4,7 +4,6 @@ show progress, and finish with a summary (also written as `summary.json`)."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 import time
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 
 from simulation.config import Scenario, dump_config
 from simulation.output import RunLog, install_signal_handlers, run_meta
+from simulation.summary import run_summary
 
 #: hours between flushes of the buffered tables to disk
 CHUNK_HOURS = 168
@@ -65,8 +65,10 @@ def _run_model(model, log: RunLog, progress: bool, hours: int | None = None) -> 
     end = sc.run.hours if hours is None else min(hours, sc.run.hours)
     writers: dict = {}
     hourly: list[dict] = []
+    retargets = 0
 
     def flush():
+        nonlocal retargets
         for name, cols in model.recorder.drain().items():
             if name not in writers:
                 writers[name] = log.table(name)
@@ -74,6 +76,8 @@ def _run_model(model, log: RunLog, progress: bool, hours: int | None = None) -> 
             writers[name].flush()
             if name == "hourly":
                 hourly.append(cols)
+            elif name == "retargets":
+                retargets += len(cols["height"])
 
     with _progress(end, progress, sc.run.name) as bar:
         while model.running and model.steps < end:
@@ -83,59 +87,13 @@ def _run_model(model, log: RunLog, progress: bool, hours: int | None = None) -> 
                 flush()
     flush()
     cols = {k: np.concatenate([c[k] for c in hourly]) for k in hourly[0]}
-    return summarise(cols, model)
-
-
-def summarise(h: dict[str, np.ndarray], model) -> dict:
-    """Headline outcomes of a run from its hourly table (units in the keys)."""
-    f = model.fleet
-    mean = lambda k: float(np.nanmean(h[k])) if np.isfinite(h[k]).any() else math.nan  # noqa: E731
-    retargets = model.bitcoin.retargets
-    hours = len(h["hour"])
-    mwh = lambda k: float(h[k].sum())  # noqa: E731  MW over one-hour steps = MWh
-    return {
-        "hours": hours,
-        "miners": int(f.n),
-        "miners_active_end": int(f.active.sum()),
-        "blocks": int(h["blocks"].sum()),
-        "mean_block_interval_s": (hours * 3600.0 / max(int(h["blocks"].sum()), 1)),
-        "retargets": len(retargets),
-        "difficulty_start": float(h["difficulty"][0]),
-        "difficulty_end": float(h["difficulty"][-1]),
-        "network_eh_s_start": float(h["network_eh_s"][0]),
-        "network_eh_s_end": float(h["network_eh_s"][-1]),
-        "hashprice_mean_usd_per_ph_day": mean("hashprice_usd_per_ph_day"),
-        "btc_price_end_usd": float(h["btc_price_usd"][-1]),
-        "mwh_hashing": mwh("mw_hashing"),
-        "mwh_ai": mwh("mw_ai"),
-        "mwh_curtailed": mwh("mw_curtailed"),
-        "revenue_hash_usd": mwh("revenue_hash_usd"),
-        "revenue_ai_usd": mwh("revenue_ai_usd"),
-        "revenue_dr_usd": mwh("revenue_dr_usd"),
-        "power_cost_usd": mwh("power_cost_usd"),
-        "lmp_mean_usd_per_mwh": mean("lmp_mean_usd_per_mwh"),
-        "lmp_peak_usd_per_mwh": float(h["lmp_max_usd_per_mwh"].max()),
-        "consumer_shed_mwh": mwh("consumer_shed_mwh"),
-        "miner_unserved_mwh": mwh("miner_unserved_mwh"),
-        "curtailed_renewables_mwh": mwh("curtailed_renewables_mwh"),
-        "emissions_t": mwh("emissions_t"),
-        "emissions_hashing_t": mwh("emissions_hashing_t"),
-        "emissions_ai_t": mwh("emissions_ai_t"),
-        "miner_cash_end_usd": float(h["miner_cash_usd"][-1]),
-        "ai_mw_start": float(h["mw_committed_ai"][0]),
-        "ai_mw_end": float(h["mw_committed_ai"][-1]),
-        "hosting_mw_end": float(h["mw_lease"][-1]),
-        "own_gpu_mw_end": float(h["mw_own_gpu"][-1]),
-        "asic_mw_end": float(h["mw_asic"][-1]),
-        "capex_usd": float(h["capex_usd"][-1]),
-        "debt_end_usd": float(h["miner_debt_usd"][-1]),
-    }
+    return run_summary(cols, retargets, miners=model.fleet.n)
 
 
 def _network_script(sc: Scenario):
     """The network and hash-rate path of a network-only scenario (built before any file is written)."""
     from simulation.bitcoin import HashratePath
-    from simulation.drivers import bitcoin_network
+    from simulation.bitcoin_side import bitcoin_network
 
     network = bitcoin_network(sc.bitcoin, np.random.default_rng(sc.run.seed))
     try:

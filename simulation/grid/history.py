@@ -1,6 +1,6 @@
-"""The hourly LMPs a grid has cleared, per bus, for the last few weeks (a ring buffer): the
-day-ahead forecast price-taking load schedules on, and the price sample miners value flexible
-hashing on."""
+"""The hourly LMPs a grid has cleared, per bus, for the last few weeks (a ring buffer; the model's
+one record of the prices cleared): the latest price, the day-ahead forecast price-taking load
+schedules on, and the price sample miners value flexible hashing on."""
 
 from __future__ import annotations
 
@@ -22,6 +22,13 @@ class LmpHistory:
     def push(self, lmp_usd_per_mwh: np.ndarray) -> None:
         self._buf[self._n % len(self._buf)] = lmp_usd_per_mwh
         self._n += 1
+
+    @property
+    def latest(self) -> np.ndarray:
+        """The last LMP vector pushed (USD/MWh per bus): the price the grid last cleared at."""
+        if not self._n:
+            raise ValueError("latest: no prices pushed yet")
+        return self._buf[(self._n - 1) % len(self._buf)]
 
     def day_ahead(self) -> np.ndarray:
         """Forecast of the next hour's LMP at every bus: the median of the same hour over the last

@@ -1,0 +1,61 @@
+"""A run's headline numbers, from its logged hourly columns alone: what `summary.json` holds and
+what `analyse` starts its outcomes from (one definition for both)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+
+def run_summary(hourly: Mapping, retargets: int, miners: int | None = None) -> dict:
+    """Headline outcomes (units in the keys) from the hourly table's columns (arrays or pandas
+    Series), the number of retargets logged and, when known, the number of miners."""
+    h = {k: np.asarray(hourly[k]) for k in hourly.keys()}
+    mean = lambda k: float(np.nanmean(h[k])) if np.isfinite(h[k]).any() else math.nan  # noqa: E731
+    mwh = lambda k: float(h[k].sum())  # noqa: E731  MW over one-hour steps = MWh
+    hours = len(h["hour"])
+    blocks = int(h["blocks"].sum())
+    out = {"hours": hours}
+    if miners is not None:
+        out["miners"] = int(miners)
+    out |= {
+        "miners_active_end": int(h["active_miners"][-1]),
+        "blocks": blocks,
+        "mean_block_interval_s": (hours * 3600.0 / max(blocks, 1)),
+        "retargets": int(retargets),
+        "difficulty_start": float(h["difficulty"][0]),
+        "difficulty_end": float(h["difficulty"][-1]),
+        "network_eh_s_start": float(h["network_eh_s"][0]),
+        "network_eh_s_end": float(h["network_eh_s"][-1]),
+        "hashprice_mean_usd_per_ph_day": mean("hashprice_usd_per_ph_day"),
+        "btc_price_end_usd": float(h["btc_price_usd"][-1]),
+        "mwh_hashing": mwh("mw_hashing"),
+        "mwh_ai": mwh("mw_ai"),
+        "mwh_curtailed": mwh("mw_curtailed"),
+        "revenue_hash_usd": mwh("revenue_hash_usd"),
+        "revenue_ai_usd": mwh("revenue_ai_usd"),
+        "revenue_dr_usd": mwh("revenue_dr_usd"),
+        "power_cost_usd": mwh("power_cost_usd"),
+        "lmp_mean_usd_per_mwh": mean("lmp_mean_usd_per_mwh"),
+        "lmp_peak_usd_per_mwh": float(h["lmp_max_usd_per_mwh"].max()),
+        "consumer_shed_mwh": mwh("consumer_shed_mwh"),
+        "miner_unserved_mwh": mwh("miner_unserved_mwh"),
+        "curtailed_renewables_mwh": mwh("curtailed_renewables_mwh"),
+        "emissions_t": mwh("emissions_t"),
+        "emissions_hashing_t": mwh("emissions_hashing_t"),
+        "emissions_ai_t": mwh("emissions_ai_t"),
+        "miner_cash_end_usd": float(h["miner_cash_usd"][-1]),
+    }
+    if "mw_committed_ai" in h:  # logs from before the pivot economics lack these
+        out |= {
+            "ai_mw_start": float(h["mw_committed_ai"][0]),
+            "ai_mw_end": float(h["mw_committed_ai"][-1]),
+            "hosting_mw_end": float(h["mw_lease"][-1]),
+            "own_gpu_mw_end": float(h["mw_own_gpu"][-1]),
+            "asic_mw_end": float(h["mw_asic"][-1]),
+            "capex_usd": float(h["capex_usd"][-1]),
+            "debt_end_usd": float(h["miner_debt_usd"][-1]),
+        }
+    return out
