@@ -195,7 +195,7 @@ def test_every_shipped_scenario_loads_and_runs_its_first_two_days(path):
         hours = min(sc.run.hours, 24 * sc.grid.heatwave.start_day + 48)
     m = GridPivotModel(sc, overrides=[f"run.hours={hours}"], collect_mesa=False)
     m.run_hours()
-    assert m.steps == hours and np.isfinite(m.lmp).all() and m.recorder.last["network_eh_s"] > 100
+    assert m.steps == hours and np.isfinite(m.lmp_history.latest).all() and m.recorder.last["network_eh_s"] > 100
 
 
 def test_a_nan_in_a_price_series_is_one_line_before_anything_is_written(tmp_path):

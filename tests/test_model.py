@@ -20,10 +20,11 @@ def test_energy_balance_and_capacity_bounds_every_hour_for_every_agent():
     f = m.fleet
     while m.running:
         m.step()
-        d = m.dispatch
+        r = m.last_hour
+        d = r.dispatch
         tol = 1e-6
         # grid: generation + shed = inflexible demand + miners' draw
-        assert d.gen_mw.sum() + d.shed_mw.sum() == pytest.approx(m.drivers.bus_demand_mw.sum() + f.drawn_mw.sum(), abs=1e-5)
+        assert d.gen_mw.sum() + d.shed_mw.sum() == pytest.approx(r.inputs.bus_demand_mw.sum() + f.drawn_mw.sum(), abs=1e-5)
         assert np.all(np.abs(d.line_flow_mw) <= m.grid.line_limit_mw + tol)
         # miners: cleared <= bid, within the interconnect, split adds up to capacity
         assert np.all(f.cleared_mw <= f.bid_mw + tol) and np.all(f.cleared_mw >= -tol)
@@ -34,7 +35,7 @@ def test_energy_balance_and_capacity_bounds_every_hour_for_every_agent():
         # hashing never exceeds installed cohorts
         assert np.all(f.cleared_mw[:, SLOT_HASH0:] <= f.asic_mw + tol)
         # network hash rate = rest of world + ours
-        assert m.network_hs == pytest.approx((m.row_th_s + f.hashing_th_s.sum()) * 1e12)
+        assert r.mined.network_hs == pytest.approx((r.mined.row_th_s + f.hashing_th_s.sum()) * 1e12)
 
 
 def test_same_seed_same_numbers_and_vectorised_equals_per_agent_loop():
@@ -60,8 +61,8 @@ def test_heatwave_miners_back_off_at_peak_prices_and_only_price_takers_shed_cons
             m.step()
             f = m.fleet
             draw.append(f.hash_mw.sum())
-            lmp.append(m.lmp[f.bus])
-            value.append(hashvalue_usd_per_mwh(m.signals.hashprice_usd_per_ph_day, np.where(f.asic_j_per_th > 0, f.asic_j_per_th, 1e9)))
+            lmp.append(m.lmp_history.latest[f.bus])
+            value.append(hashvalue_usd_per_mwh(m.last_hour.signals.hashprice_usd_per_ph_day, np.where(f.asic_j_per_th > 0, f.asic_j_per_th, 1e9)))
             cleared.append(f.cleared_mw[:, SLOT_HASH0:].copy())
         hourly = m.recorder.drain()["hourly"]
         out[strategy] = dict(shed=hourly["consumer_shed_mwh"].sum(), draw=np.array(draw),
@@ -98,9 +99,9 @@ def test_hashrate_shock_stretches_blocks_then_retarget_lowers_difficulty_by_the_
         hashprice.append(m.recorder.last["hashprice_usd_per_ph_day"])
     iv = np.array(intervals)
     assert np.nanmean(iv[400:700]) > 1.3 * np.nanmean(iv[:300])
-    drops = [r for r in m.bitcoin.retargets if r.ratio < 1]
+    drops = [r for r in m.bitcoin.network.retargets if r.ratio < 1]
     assert drops, "the shock should trigger a downward retarget"
-    for r in m.bitcoin.retargets:
+    for r in m.bitcoin.network.retargets:
         assert r.new_bits == next_bits(r.old_bits, r.window_first_time, r.window_last_time)
     first_drop = drops[0]
     hour = int((first_drop.time - m.start_time) // 3600)
@@ -132,9 +133,9 @@ def test_after_the_halving_an_s9_cohort_is_priced_out_and_stops():
         f = m.fleet
         s9_mw.append(f.cleared_mw[0, SLOT_HASH0])
         xp_mw.append(f.cleared_mw[0, SLOT_HASH0 + 1])
-        s9_value.append(hashvalue_usd_per_mwh(m.signals.hashprice_usd_per_ph_day, f.asic_j_per_th[0, 0]))
-        lmp.append(m.lmp[f.bus[0]])
-        height.append(m.bitcoin.height)
+        s9_value.append(hashvalue_usd_per_mwh(m.last_hour.signals.hashprice_usd_per_ph_day, f.asic_j_per_th[0, 0]))
+        lmp.append(m.lmp_history.latest[f.bus[0]])
+        height.append(m.bitcoin.network.height)
     s9_mw, s9_value, xp_mw, lmp = map(np.array, (s9_mw, s9_value, xp_mw, lmp))
     halving_hour = int(np.argmax(np.array(height) >= 840_000))
     assert 150 < halving_hour < 300

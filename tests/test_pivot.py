@@ -130,7 +130,7 @@ def _offer(fee, it_mw=4.0, term=24, lead=0):
 def test_hashing_block_value_takes_the_least_efficient_asics_first_by_hand():
     m = _one_miner()
     m.run_hours(24)
-    a, o = m.miners[0], _outlook(m)
+    a, o = m.agents[0], _outlook(m)
     power = np.full(50, 40.0)
     # S19 XP: 140 TH/s x 5,000 at 21.5 J/TH = 15.05 MW; the S21s (17.5 J/TH) come after
     value, taken = hashing_block_value_usd(a, 10.0, 24, o, power)
@@ -142,7 +142,7 @@ def test_hashing_block_value_takes_the_least_efficient_asics_first_by_hand():
 def test_an_offer_below_the_best_alternative_is_refused_and_one_above_is_signed():
     m = _one_miner()
     m.run_hours(24)
-    a, o = m.miners[0], _outlook(m)
+    a, o = m.agents[0], _outlook(m)
     sample = lambda row: np.full(50, 40.0)  # noqa: E731
     h = o.hosting
     mw = 4.0 * h.pue
@@ -172,7 +172,7 @@ def test_accepting_never_lowers_expected_value():
     for fee in rng.uniform(40_000, 200_000, 12):
         m = _one_miner()
         m.run_hours(24)
-        a, o = m.miners[0], _outlook(m, rate=0.1, months=60)
+        a, o = m.agents[0], _outlook(m, rate=0.1, months=60)
         sample = lambda row: np.full(50, 40.0)  # noqa: E731
         offer = _offer(float(fee), term=36)
         mw = offer.it_mw * o.hosting.pue
@@ -187,7 +187,7 @@ def test_an_offer_beyond_the_miners_capital_is_refused():
     m = _one_miner(extra=["finance.leverage_limit=0", "finance.lease_advance_share=0"])
     m.run_hours(24)
     m.fleet.cash_usd[0] = 1e6  # a 5.2 MW retrofit costs 26 M
-    a, o = m.miners[0], _outlook(m)
+    a, o = m.agents[0], _outlook(m)
     events = place_offers([_offer(400_000.0)], [a], m.ledger, o, lambda r: np.full(50, 40.0))
     assert [e.kind for e in events] == ["lease_unfunded", "offer_lapsed"]
     assert m.fleet.cash_usd[0] == 1e6 and m.ledger.debt_of(0) == pytest.approx(m.fleet.debt_usd[0])

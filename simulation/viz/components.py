@@ -47,7 +47,7 @@ def map_header(model) -> str:
     name = html.escape(model.config_name)
     if not last:
         head = (f'<div class="gp-map-header" data-steps="{steps}" style="font:13px sans-serif;margin:2px 4px">'
-                f"<b>{name}</b>: {len(model.miners)} miners on {model.grid.n_bus} buses, "
+                f"<b>{name}</b>: {len(model.agents)} miners on {model.grid.n_bus} buses, "
                 f"{len(model.grid.line_from)} lines; press Step or Play</div>")
         return head + settings_line(model)
     hw = model.heatwave_hours
@@ -63,7 +63,8 @@ def map_header(model) -> str:
 
 
 def map_svg(model) -> str:
-    g, f, d = model.grid, model.fleet, model.dispatch
+    g, f = model.grid, model.fleet
+    d = None if model.last_hour is None else model.last_hour.dispatch
     pos = bus_positions(g)
     names = [str(b) for b in g.bus_ids]
     active = f.active
