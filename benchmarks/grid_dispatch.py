@@ -18,7 +18,6 @@ take it hours). The objective values of both on those hours are compared as a sa
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -71,36 +70,14 @@ def time_ours(grid, bid_bus, demand, bid_mw, price, copperplate: bool):
 
 
 def time_pandapower(grid, bid_bus, demand, bid_mw, price, hours: int):
-    import pandapower as pp
+    from simulation.grid.pandapower_reference import PandapowerMarket
 
-    net = pp.create_empty_network(sn_mva=grid.base_mva)
-    vn = 100.0
-    for i in range(grid.n_bus):
-        pp.create_bus(net, vn_kv=vn, index=i)
-    for k in range(grid.n_line):
-        lim = grid.line_limit_mw[k]
-        pp.create_line_from_parameters(net, int(grid.line_from[k]), int(grid.line_to[k]), length_km=1.0,
-                                       r_ohm_per_km=0.0, x_ohm_per_km=grid.line_x_pu[k] * vn ** 2 / grid.base_mva,
-                                       c_nf_per_km=0.0, max_i_ka=lim / (math.sqrt(3) * vn) if np.isfinite(lim) else 1e5)
-    loads = [pp.create_load(net, int(i), p_mw=0.0, controllable=False) for i in range(grid.n_bus)]
-    slack_unit = int(np.flatnonzero(grid.gen_bus == grid.slack)[0])
-    for g in range(grid.n_gen):
-        if g == slack_unit:
-            e, et = pp.create_ext_grid(net, grid.slack, min_p_mw=0.0, max_p_mw=float(grid.gen_cap_mw[g])), "ext_grid"
-        else:
-            e, et = pp.create_gen(net, int(grid.gen_bus[g]), p_mw=0.0, min_p_mw=0.0,
-                                  max_p_mw=float(grid.gen_cap_mw[g]), controllable=True), "gen"
-        pp.create_poly_cost(net, e, et, cp1_eur_per_mw=float(grid.gen_cost_usd_per_mwh[g]))
-    flex = [pp.create_load(net, int(b), p_mw=0.0, min_p_mw=0.0, max_p_mw=0.0, controllable=True) for b in bid_bus]
-    costs = [pp.create_poly_cost(net, e, "load", cp1_eur_per_mw=0.0) for e in flex]
+    market = PandapowerMarket(grid, bid_bus)
     objective = []
     t0 = time.perf_counter()
     for h in range(hours):
-        net.load.loc[loads, "p_mw"] = demand[h]
-        net.load.loc[flex, "max_p_mw"] = bid_mw[h]
-        net.poly_cost.loc[costs, "cp1_eur_per_mw"] = -price[h]
-        pp.rundcopp(net, PDIPM_MAX_IT=1000)
-        objective.append(float(net.res_cost))
+        market.solve(demand[h], grid.gen_cap_mw, bid_mw[h], price[h], PDIPM_MAX_IT=1000)
+        objective.append(market.objective_usd)
     return (time.perf_counter() - t0) / hours, np.array(objective)
 
 

@@ -39,13 +39,11 @@ import time
 T_START = time.perf_counter()
 
 import argparse  # noqa: E402
-import math  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
-import warnings  # noqa: E402
 from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -59,15 +57,17 @@ import numpy as np  # noqa: E402
 
 from simulation import output  # noqa: E402
 from simulation.config import resolve_scenario  # noqa: E402
-from simulation.grid.dispatch import BID_PRIORITY_MARGIN_USD_PER_MWH, DispatchResult, Dispatcher  # noqa: E402
+from simulation.grid.dispatch import DispatchResult, Dispatcher  # noqa: E402
+from simulation.grid.pandapower_reference import PandapowerMarket  # noqa: E402
 from simulation.model import GridPivotModel  # noqa: E402
 from simulation.runner import run_scenario  # noqa: E402
+from simulation.viz.options import population_counts  # noqa: E402
 
 #: checks: LMPs (USD/MWh) and cleared MW must agree within these
 PRICE_TOL = 1e-4
 MW_TOL = 1e-4
 #: model methods and the phase they count in
-PHASES = {"update_drivers": "drivers", "collect_bids": "agents", "allocate": "agents", "settle": "agents",
+PHASES = {"market_signals": "drivers", "collect_bids": "agents", "allocate": "agents", "settle": "agents",
           "invest": "agents", "dispatch_grid": "dispatch", "mine_blocks": "Bitcoin"}
 SHOWN = ("agents", "dispatch", "Bitcoin", "logging", "drivers", "other")
 
@@ -90,11 +90,7 @@ def scenario(config: str, hours: int | None, miners: int | None, agent_log: str 
         total = sum(counts.values())
         if not total:
             raise SystemExit(f"{config}: the population has no counts to scale to --miners")
-        exact = {k: v * miners / total for k, v in counts.items()}
-        scaled = {k: math.floor(x) for k, x in exact.items()}
-        for k in sorted(exact, key=lambda k: scaled[k] - exact[k])[:miners - sum(scaled.values())]:
-            scaled[k] += 1  # largest remainders
-        overrides.append(("population.counts", {k: v for k, v in scaled.items() if v}))
+        overrides.append(("population.counts", population_counts(counts, "scenario", miners)))  # largest remainders
     return resolve_scenario(base, overrides) if overrides else base
 
 
@@ -110,7 +106,9 @@ class PhaseClock:
         self._t0 = None
         for name, phase in PHASES.items():
             self._wrap(model, name, phase)
+        self._wrap(model.drivers, "advance", "drivers")
         self._wrap(model.recorder, "record", "logging")
+        self._wrap(model.recorder, "record_investments", "logging")
         self._wrap(model.recorder, "drain", "logging")
         step = model.step
 
@@ -160,75 +158,15 @@ class PhaseClock:
 
 # ------------------------------------------------------------------------------------------------
 # the naive baseline
-class PandapowerDispatch:
+class PandapowerDispatch(PandapowerMarket):
     """The hourly market clearing done the naive way: pandapower's DC-OPF (`rundcopp`) on a net
-    built once, updated and re-solved every hour. The same market as `Dispatcher`: bid slots
-    as controllable loads with cost -price (prices capped at VOLL - 1 USD/MWh), inflexible
-    demand that can be shed at VOLL (a generator per bus, up to its demand)."""
-
-    def __init__(self, grid, bid_bus: np.ndarray, voll_usd_per_mwh: float) -> None:
-        import pandapower as pp
-
-        self.pp, self.grid, self.bid_bus, self.voll = pp, grid, np.asarray(bid_bus), float(voll_usd_per_mwh)
-        g, vn = grid, 100.0
-        net = pp.create_empty_network(sn_mva=g.base_mva)
-        pp.create_buses(net, g.n_bus, vn_kv=vn, index=np.arange(g.n_bus))
-        lim = g.line_limit_mw
-        pp.create_lines_from_parameters(
-            net, g.line_from, g.line_to, length_km=1.0, r_ohm_per_km=0.0,
-            x_ohm_per_km=g.line_x_pu * vn ** 2 / g.base_mva, c_nf_per_km=0.0,
-            max_i_ka=np.where(np.isfinite(lim), lim / (math.sqrt(3) * vn), 1e5), max_loading_percent=100.0,
-            index=np.arange(g.n_line))
-        self.demand = pp.create_loads(net, np.arange(g.n_bus), p_mw=0.0, controllable=False)
-        at_slack = np.flatnonzero(g.gen_bus == g.slack)
-        self.ext = int(at_slack[0]) if at_slack.size else None
-        self.units = np.array([u for u in range(g.n_gen) if u != self.ext], int)
-        if self.ext is None:  # the reference bus needs an external grid: one that cannot inject
-            e = pp.create_ext_grid(net, g.slack, min_p_mw=0.0, max_p_mw=0.0)
-        else:
-            e = pp.create_ext_grid(net, g.slack, min_p_mw=0.0, max_p_mw=float(g.gen_cap_mw[self.ext]))
-            pp.create_poly_cost(net, e, "ext_grid", cp1_eur_per_mw=float(g.gen_cost_usd_per_mwh[self.ext]))
-        self.ext_el = e
-        self.gens = pp.create_gens(net, g.gen_bus[self.units], p_mw=0.0, min_p_mw=0.0,
-                                   max_p_mw=g.gen_cap_mw[self.units], controllable=True)
-        pp.create_poly_costs(net, self.gens, "gen", cp1_eur_per_mw=g.gen_cost_usd_per_mwh[self.units])
-        self.shed = pp.create_sgens(net, np.arange(g.n_bus), p_mw=0.0, min_p_mw=0.0, max_p_mw=0.0, controllable=True)
-        pp.create_poly_costs(net, self.shed, "sgen", cp1_eur_per_mw=self.voll)
-        self.flex = pp.create_loads(net, self.bid_bus, p_mw=0.0, min_p_mw=0.0, max_p_mw=0.0, controllable=True)
-        self.flex_cost = pp.create_poly_costs(net, self.flex, "load", cp1_eur_per_mw=0.0)
-        self.net = net
+    built once (`simulation.grid.pandapower_reference`), updated and re-solved every hour. The
+    same market as `Dispatcher`: bid slots as controllable loads with cost -price (prices capped
+    at VOLL - 1 USD/MWh), inflexible demand that can be shed at VOLL (a generator per bus, up to
+    its demand)."""
 
     def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh) -> DispatchResult:
-        net, g = self.net, self.grid
-        cap = self.voll - BID_PRIORITY_MARGIN_USD_PER_MWH
-        net.load.loc[self.demand, "p_mw"] = demand_mw
-        net.sgen.loc[self.shed, "max_p_mw"] = demand_mw
-        net.gen.loc[self.gens, "max_p_mw"] = avail_mw[self.units]
-        if self.ext is not None:
-            net.ext_grid.loc[self.ext_el, "max_p_mw"] = avail_mw[self.ext]
-        net.load.loc[self.flex, "max_p_mw"] = bid_mw
-        net.poly_cost.loc[self.flex_cost, "cp1_eur_per_mw"] = -np.clip(bid_price_usd_per_mwh, -cap, cap)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.pp.rundcopp(net, PDIPM_MAX_IT=1000)
-        if not net.OPF_converged:
-            raise RuntimeError("pandapower rundcopp did not converge")
-        gen = np.zeros(g.n_gen)
-        gen[self.units] = net.res_gen.p_mw.loc[self.gens].to_numpy()
-        if self.ext is not None:
-            gen[self.ext] = net.res_ext_grid.p_mw.at[self.ext_el]
-        gen = np.clip(gen, 0.0, avail_mw)
-        shed = np.clip(net.res_sgen.p_mw.loc[self.shed].to_numpy(), 0.0, demand_mw)
-        bid = np.clip(np.nan_to_num(net.res_load.p_mw.loc[self.flex].to_numpy()), 0.0, bid_mw)
-        flow = net.res_line.p_from_mw.to_numpy()
-        finite = np.isfinite(g.line_limit_mw)
-        return DispatchResult(
-            lmp_usd_per_mwh=net.res_bus.lam_p.to_numpy().copy(), gen_mw=gen, line_flow_mw=flow,
-            line_loading=np.abs(flow) / g.line_limit_mw,
-            congested=finite & (np.abs(flow) >= np.where(finite, g.line_limit_mw, 0.0) - 1e-6),
-            bid_cleared_mw=bid, shed_mw=shed, curtailed_mw=np.where(g.is_renewable, avail_mw - gen, 0.0),
-            emissions_t=float(gen @ g.gen_co2_t_per_mwh),
-            cost_usd=float(gen @ g.gen_cost_usd_per_mwh + self.voll * shed.sum()), status="optimal")
+        return super().solve(demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh, PDIPM_MAX_IT=1000)
 
 
 class NaiveModel(GridPivotModel):
@@ -240,20 +178,17 @@ class NaiveModel(GridPivotModel):
         f = self.fleet
         self.fast_dispatcher = self.dispatcher  # ours, warm-started hour after hour like in a run
         self.dispatcher = PandapowerDispatch(self.grid, np.repeat(f.bus, f.n_slots), sc.grid.voll_usd_per_mwh)
-        demand0, avail0 = self.drivers.grid_state(0)
-        none = np.zeros(f.bid_mw.size)
-        self.lmp = self.dispatcher.solve(demand0, avail0, none, none).lmp_usd_per_mwh
         self.check_s = 0.0
         self.checks = Counter()
 
-    def collect_bids(self) -> None:
-        super().collect_bids()  # every agent alone, in a Python loop
+    def collect_bids(self, s):
+        bids = super().collect_bids(s)  # every agent alone, in a Python loop
         t0 = time.perf_counter()
         f = self.fleet
         mw, price = f.bid_mw.copy(), f.bid_usd_per_mwh.copy()
         self.decisions = "vectorised"
         try:
-            super().collect_bids()
+            super().collect_bids(s)
         finally:
             self.decisions = "agents"
         on = f.active
@@ -262,15 +197,16 @@ class NaiveModel(GridPivotModel):
         c["bid_price_mismatches"] += int(np.count_nonzero(f.bid_usd_per_mwh[on] != price[on]))
         f.bid_mw[:], f.bid_usd_per_mwh[:] = mw, price
         self.check_s += time.perf_counter() - t0
+        return bids
 
-    def dispatch_grid(self) -> None:
-        super().dispatch_grid()  # pandapower
+    def dispatch_grid(self, inputs, bid_mw, bid_usd_per_mwh):
+        cleared = super().dispatch_grid(inputs, bid_mw, bid_usd_per_mwh)  # pandapower
         t0 = time.perf_counter()
-        d, f = self.drivers, self.fleet
-        q, price = f.bid_mw.ravel(), f.bid_usd_per_mwh.ravel()
-        ours = self.fast_dispatcher.solve(d.bus_demand_mw, d.gen_available_mw, q, price)
-        compare_dispatch(self.checks, ours, self.dispatch, q, price, self.fast_dispatcher)
+        q, price = bid_mw.ravel(), bid_usd_per_mwh.ravel()
+        ours = self.fast_dispatcher.solve(inputs.bus_demand_mw, inputs.gen_available_mw, q, price)
+        compare_dispatch(self.checks, ours, cleared.dispatch, q, price, self.fast_dispatcher)
         self.check_s += time.perf_counter() - t0
+        return cleared
 
 
 def compare_dispatch(c: Counter, ours: DispatchResult, ref: DispatchResult, q, price, dispatcher: Dispatcher) -> None:

@@ -2,6 +2,7 @@
 (`rundcpp`) and DC optimal power flow (`rundcopp`: dispatch, flows, LMPs `res_bus.lam_p`) on
 IEEE 14 and 118, uncongested and with tightened line limits.
 
+The pandapower net is built by `simulation.grid.pandapower_reference` (shared with the benchmarks).
 Fair comparison: the same buses, branches (reactance x tap ratio, as MATPOWER's DC model),
 demand, generator limits [0, Pmax] and linear costs (our marginal cost as pandapower's
 cp1_eur_per_mw, every other cost term 0). Costs get a small distinct perturbation per unit so
@@ -14,7 +15,6 @@ here (at 1e-12 it stops converging on the congested IEEE 118). Congested cases a
 be non-degenerate (marginal units = binding lines + 1), where the LMPs are unique.
 """
 
-import math
 import warnings
 
 import numpy as np
@@ -24,12 +24,12 @@ pp = pytest.importorskip("pandapower")
 import pandapower.networks as pn  # noqa: E402
 
 from simulation.grid import Dispatcher, Grid, ieee14, ieee118  # noqa: E402
+from simulation.grid.pandapower_reference import PandapowerMarket  # noqa: E402
 
 MW_TOL = 1e-6
 PRICE_TOL = 1e-4
 PIPS_TIGHT = dict(PDIPM_GRADTOL=1e-10, PDIPM_COMPTOL=1e-10, PDIPM_COSTTOL=1e-10, PDIPM_FEASTOL=1e-10,
                   OPF_VIOLATION=1e-10)
-VN_KV = 100.0
 
 
 @pytest.fixture(autouse=True)
@@ -44,45 +44,16 @@ def distinct_costs(grid: Grid, seed: int = 7) -> Grid:
     return grid.with_changes(gen_cost_usd_per_mwh=grid.gen_cost_usd_per_mwh + rng.uniform(0.0, 5.0, grid.n_gen))
 
 
-def to_pandapower(grid: Grid, demand_mw: np.ndarray, avail_mw: np.ndarray):
-    """A pandapower net with exactly the grid's DC data: every branch a line (x = our x_pu, which
-    has the tap ratio folded in), r = 0, the slack bus's unit as ext_grid, the rest as gens."""
-    net = pp.create_empty_network(sn_mva=grid.base_mva)
-    for i in range(grid.n_bus):
-        pp.create_bus(net, vn_kv=VN_KV, index=i)
-    zbase = VN_KV ** 2 / grid.base_mva
-    for k in range(grid.n_line):
-        lim = grid.line_limit_mw[k]
-        max_i_ka = lim / (math.sqrt(3) * VN_KV) if np.isfinite(lim) else 1e5
-        pp.create_line_from_parameters(net, from_bus=int(grid.line_from[k]), to_bus=int(grid.line_to[k]),
-                                       length_km=1.0, r_ohm_per_km=0.0, x_ohm_per_km=grid.line_x_pu[k] * zbase,
-                                       c_nf_per_km=0.0, max_i_ka=max_i_ka, max_loading_percent=100.0, index=k)
-    for i in np.flatnonzero(demand_mw):
-        pp.create_load(net, bus=int(i), p_mw=float(demand_mw[i]), controllable=False)
-    at_slack = np.flatnonzero(grid.gen_bus == grid.slack)
-    assert at_slack.size == 1, "the helper puts exactly one unit on the slack bus"
-    elements = []
-    for g in range(grid.n_gen):
-        if g == at_slack[0]:
-            e = pp.create_ext_grid(net, bus=grid.slack, min_p_mw=0.0, max_p_mw=float(avail_mw[g]))
-            et = "ext_grid"
-        else:
-            e = pp.create_gen(net, bus=int(grid.gen_bus[g]), p_mw=0.0, min_p_mw=0.0, max_p_mw=float(avail_mw[g]),
-                              controllable=True)
-            et = "gen"
-        pp.create_poly_cost(net, e, et, cp1_eur_per_mw=float(grid.gen_cost_usd_per_mwh[g]))
-        elements.append((et, e))
-    return net, elements
-
-
-def pp_gen_mw(net, elements) -> np.ndarray:
-    return np.array([net["res_" + et].p_mw.at[e] for et, e in elements])
+def pp_market(grid: Grid, demand_mw: np.ndarray, avail_mw: np.ndarray, bid_bus=()) -> PandapowerMarket:
+    """The shared reference net (simulation.grid.pandapower_reference) with an hour's inputs set."""
+    m = PandapowerMarket(grid, bid_bus)
+    m.set_hour(demand_mw, avail_mw, np.zeros(len(bid_bus)), np.zeros(len(bid_bus)))
+    return m
 
 
 def run_pp_opf(grid, demand, avail):
-    net, elements = to_pandapower(grid, demand, avail)
-    pp.rundcopp(net, **PIPS_TIGHT)
-    return (pp_gen_mw(net, elements), net.res_line.p_from_mw.to_numpy(), net.res_bus.lam_p.to_numpy())
+    r = PandapowerMarket(grid).solve(demand, avail, **PIPS_TIGHT)
+    return r.gen_mw, r.line_flow_mw, r.lmp_usd_per_mwh
 
 
 def ours(grid, demand, avail, copperplate=False):
@@ -129,12 +100,11 @@ def test_dc_power_flow_equals_pandapower_rundcpp(loader):
     at_slack = np.flatnonzero(grid.gen_bus == grid.slack)[0]
     gen[at_slack] = 0.0
     gen[at_slack] = demand.sum() - gen.sum()
-    net, elements = to_pandapower(grid, demand, np.full(grid.n_gen, 1e6))
-    for (et, e), p in zip(elements, gen):
-        if et == "gen":
-            net.gen.at[e, "p_mw"] = p
+    m = pp_market(grid, demand, np.full(grid.n_gen, 1e6))
+    m.set_gen_mw(gen)
+    net = m.net
     pp.rundcpp(net)
-    assert pp_gen_mw(net, elements)[at_slack] == pytest.approx(gen[at_slack], abs=1e-6)
+    assert m.gen_mw()[at_slack] == pytest.approx(gen[at_slack], abs=1e-6)
     inj = np.bincount(grid.gen_bus, gen, grid.n_bus) - demand
     np.testing.assert_allclose(grid.dc_power_flow(inj), net.res_line.p_from_mw.to_numpy(), rtol=0, atol=MW_TOL)
     # and B-theta agrees with the PTDF: P = B theta at every bus
@@ -213,21 +183,14 @@ def test_flexible_bids_clear_like_pandapower_dispatchable_loads():
     bid_bus = rng.choice(grid.n_bus, 12, replace=False)
     bid_mw = rng.uniform(20, 80, 12)
     price = rng.uniform(15, 60, 12)
-    net, elements = to_pandapower(grid, demand, grid.gen_cap_mw)
-    loads = []
-    for b, q, p in zip(bid_bus, bid_mw, price):
-        e = pp.create_load(net, bus=int(b), p_mw=0.0, min_p_mw=0.0, max_p_mw=float(q), controllable=True)
-        pp.create_poly_cost(net, e, "load", cp1_eur_per_mw=-float(p))
-        loads.append(e)
-    pp.rundcopp(net, **PIPS_TIGHT)
+    ref = PandapowerMarket(grid, bid_bus).solve(demand, grid.gen_cap_mw, bid_mw, price, **PIPS_TIGHT)
     r = Dispatcher(grid, bid_bus).solve(demand, grid.gen_cap_mw, bid_mw, price)
-    served = net.res_load.p_mw.loc[loads].to_numpy()
     assert np.ptp(r.lmp_usd_per_mwh) > 1.0
     assert n_marginal(r, grid.gen_cap_mw, bid_mw) == r.congested.sum() + 1
     assert 0 < np.sum(r.bid_cleared_mw > 1e-6) < len(bid_mw)  # some bids in, some out
-    np.testing.assert_allclose(r.bid_cleared_mw, served, rtol=0, atol=MW_TOL)
-    np.testing.assert_allclose(r.gen_mw, pp_gen_mw(net, elements), rtol=0, atol=MW_TOL)
-    np.testing.assert_allclose(r.lmp_usd_per_mwh, net.res_bus.lam_p.to_numpy(), rtol=0, atol=PRICE_TOL)
+    np.testing.assert_allclose(r.bid_cleared_mw, ref.bid_cleared_mw, rtol=0, atol=MW_TOL)
+    np.testing.assert_allclose(r.gen_mw, ref.gen_mw, rtol=0, atol=MW_TOL)
+    np.testing.assert_allclose(r.lmp_usd_per_mwh, ref.lmp_usd_per_mwh, rtol=0, atol=PRICE_TOL)
 
 
 # ---------------------------------------------------------------------------------------------
