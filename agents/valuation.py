@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.fleet import SLOT_FIRM, SLOT_HASH0, SLOT_SPOT, SLOT_TRAINING, Fleet, running_sum
-from simulation.bitcoin import hashvalue_usd_per_mwh
+from simulation.markets.valuation import hash_value_usd_per_mwh, spot_value_usd_per_mwh
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,9 @@ def slot_values(fleet: Fleet, idx: np.ndarray, s: MarketSignals) -> tuple[np.nda
     value[:, SLOT_FIRM] = s.voll_usd_per_mwh
     value[:, SLOT_TRAINING] = fleet.lease_value_usd_per_mwh[idx] + fleet.penalty_usd_per_mwh[idx]
     avail[:, SLOT_SPOT] = fleet.gpu_mw[idx] * s.ai_demand_fraction
-    with np.errstate(divide="ignore", invalid="ignore"):
-        spot = np.where(fleet.gpu_kw[idx] > 0, s.ai_price_usd_per_gpu_hour * 1e3 / fleet.gpu_kw[idx], 0.0)
-    value[:, SLOT_SPOT] = spot
+    value[:, SLOT_SPOT] = spot_value_usd_per_mwh(s.ai_price_usd_per_gpu_hour, fleet.gpu_kw[idx])
     avail[:, SLOT_HASH0:] = fleet.asic_mw[idx]
-    jpt = fleet.asic_j_per_th[idx]
-    value[:, SLOT_HASH0:] = np.where(jpt > 0, hashvalue_usd_per_mwh(s.hashprice_usd_per_ph_day, np.where(jpt > 0, jpt, 1.0)), 0.0)
+    value[:, SLOT_HASH0:] = hash_value_usd_per_mwh(s.hashprice_usd_per_ph_day, fleet.asic_j_per_th[idx])
     active = fleet.active[idx][:, None]
     return avail * active, value
 

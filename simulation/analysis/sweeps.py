@@ -24,25 +24,13 @@ BOOKKEEPING = ("run_id", "point", "replication", "seed", "status", "error", "wal
 #: at most this many lines per panel; beyond, the panel shows the marginal mean over the other dimensions
 MAX_LINES = 6
 
-# two-sided 95 % quantiles of Student's t, t(0.975, df)
-_T975 = {1: 12.7062, 2: 4.3027, 3: 3.1824, 4: 2.7764, 5: 2.5706, 6: 2.4469, 7: 2.3646, 8: 2.3060, 9: 2.2622,
-         10: 2.2281, 11: 2.2010, 12: 2.1788, 13: 2.1604, 14: 2.1448, 15: 2.1314, 16: 2.1199, 17: 2.1098,
-         18: 2.1009, 19: 2.0930, 20: 2.0860, 21: 2.0796, 22: 2.0739, 23: 2.0687, 24: 2.0639, 25: 2.0595,
-         26: 2.0555, 27: 2.0518, 28: 2.0484, 29: 2.0452, 30: 2.0423, 40: 2.0211, 60: 2.0003, 120: 1.9799}
-
-
 def t975(df: int) -> float:
-    """t(0.975, df): tabulated to df 30, then interpolated in 1/df towards the normal 1.95996."""
+    """t(0.975, df): the two-sided 95 % quantile of Student's t (scipy.stats)."""
     if df < 1:
         return math.nan
-    if df in _T975:
-        return _T975[df]
-    knots = [(30, _T975[30]), (40, _T975[40]), (60, _T975[60]), (120, _T975[120]), (math.inf, 1.959964)]
-    for (d0, t0), (d1, t1) in zip(knots, knots[1:]):
-        if d0 < df <= d1:
-            x, x0, x1 = 1 / df, 1 / d0, (0.0 if d1 == math.inf else 1 / d1)
-            return t1 + (t0 - t1) * (x - x1) / (x0 - x1)
-    return _T975[30]
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, df))
 
 
 def mean_ci(values) -> tuple[float, float, float, int]:

@@ -22,7 +22,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulation.bitcoin.economics import hashvalue_usd_per_mwh
 from simulation.markets.finance import HOURS_PER_MONTH, annuity_usd_per_year, monthly_discount
+
+
+def hash_value_usd_per_mwh(hashprice_usd_per_ph_day, j_per_th: np.ndarray) -> np.ndarray:
+    """What a MWh hashing earns on ASICs of `j_per_th` (any shape) at the hashprice: 0 where
+    there are none (J/TH 0)."""
+    jpt = np.asarray(j_per_th, float)
+    return np.where(jpt > 0, hashvalue_usd_per_mwh(hashprice_usd_per_ph_day, np.where(jpt > 0, jpt, 1.0)), 0.0)
+
+
+def spot_value_usd_per_mwh(price_usd_per_gpu_hour: float, gpu_kw_all_in: np.ndarray) -> np.ndarray:
+    """What a MWh of own GPUs earns selling GPU-hours at the spot price (a GPU draws
+    `gpu_kw_all_in` kW): 0 where there are none (kW 0)."""
+    kw = np.asarray(gpu_kw_all_in, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(kw > 0, price_usd_per_gpu_hour * 1e3 / kw, 0.0)
 
 
 def hash_margin_usd_per_mwh(hashvalue_usd_per_mwh, power_sample_usd_per_mwh) -> np.ndarray:
@@ -46,10 +62,10 @@ def hashing_value_usd_per_mw(hashprice_path_usd_per_ph_day, j_per_th: float, pow
     net of their capital cost spread over `new_life_years`, is higher."""
     hp = np.asarray(hashprice_path_usd_per_ph_day, float)
     disc = monthly_discount(hp.size, rate_per_year)
-    margin = hash_margin_usd_per_mwh(hp * (1000.0 / 24.0) / j_per_th, power_sample_usd_per_mwh)
+    margin = hash_margin_usd_per_mwh(hashvalue_usd_per_mwh(hp, j_per_th), power_sample_usd_per_mwh)
     if new_j_per_th > 0:
         capital = annuity_usd_per_year(new_capex_usd_per_mw, rate_per_year, new_life_years) / 8760.0
-        new = hash_margin_usd_per_mwh(hp * (1000.0 / 24.0) / new_j_per_th, power_sample_usd_per_mwh) - capital
+        new = hash_margin_usd_per_mwh(hashvalue_usd_per_mwh(hp, new_j_per_th), power_sample_usd_per_mwh) - capital
         margin = np.maximum(margin, new)
     return float(disc @ margin) * HOURS_PER_MONTH
 
