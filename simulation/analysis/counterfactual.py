@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.analysis.sweeps import mean_ci
+from simulation.markets.finance import HOURS_PER_MONTH
 
 #: the switch compared, and the outcomes shown per pair
 SWITCH = "bitcoin.halving"
@@ -88,7 +89,7 @@ def report(folder: Path, df: pd.DataFrame) -> str:
     timing = commitment_timing(folder, df)
     if len(timing):
         b, y = timing["mw_before"].sum(), timing["mw_year_after"].sum()
-        months_before = timing["halving_hour"].mean() / 730.0
+        months_before = timing["halving_hour"].mean() / HOURS_PER_MONTH
         lines.append(
             f"AI commitments (leases signed, GPUs ordered; facility MW, with the halving), over {len(timing)} seeds: "
             f"{b:,.1f} MW in the {months_before:.1f} months before block {HALVING_HEIGHT:,} "

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulation.markets.finance import HOURS_PER_MONTH
+
 MWH_PER_PH_DAY_PER_J_TH = 0.024
-HOURS_PER_MONTH = 730.0
 
 #: Approximate shares of the public mining pools in 2024 (mempool.space, one-year window,
 #: rounded; "other" lumps the long tail). The rest of the world's hash rate is split among them
