@@ -202,8 +202,7 @@ class NaiveModel(GridPivotModel):
     def dispatch_grid(self, inputs, bid_mw, bid_usd_per_mwh):
         cleared = super().dispatch_grid(inputs, bid_mw, bid_usd_per_mwh)  # pandapower
         t0 = time.perf_counter()
-        demand, q, _ = self.market_demand(inputs, bid_mw)  # the market the model cleared (firm self-scheduling)
-        price = bid_usd_per_mwh.ravel()
+        demand, q, price, _ = self.dispatch_inputs(inputs, bid_mw, bid_usd_per_mwh)  # the market the model cleared
         ours = self.fast_dispatcher.solve(demand, inputs.gen_available_mw, q, price)
         compare_dispatch(self.checks, ours, cleared.dispatch, q, price, self.fast_dispatcher)
         self.check_s += time.perf_counter() - t0

@@ -267,25 +267,24 @@ class GridPivotModel(mesa.Model):
 
         Self-scheduled hashing (price-takers) is firm demand the operator cannot curtail: it joins
         the consumers' demand at its bus, and a shortage there sheds both pro rata. Every other
-        bid is flexible; bids at the value of lost load (a tenant's inference) are served before
-        any consumer is shed would be, and curtailed first when the grid is short."""
-        demand, flexible, own = self.market_demand(inputs, bid_mw)
-        consumers = inputs.bus_demand_mw
-        dispatch = self.dispatcher.solve(demand, inputs.gen_available_mw, flexible, bid_usd_per_mwh.ravel())
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shed_share = np.where(demand > 0, dispatch.shed_mw / demand, 0.0)
+        bid is flexible; bids at the value of lost load (a tenant's inference) are served unless
+        that would shed consumers, and are curtailed first when the grid is short."""
+        demand, bid, price, own = self.dispatch_inputs(inputs, bid_mw, bid_usd_per_mwh)
+        dispatch = self.dispatcher.solve(demand, inputs.gen_available_mw, bid, price)
+        shed_share = np.divide(dispatch.shed_mw, demand, out=np.zeros_like(demand), where=demand > 0)
         own_served = own * (1.0 - shed_share[self.dispatcher.bid_bus])
-        consumer_shed = dispatch.shed_mw * np.where(demand > 0, consumers / np.where(demand > 0, demand, 1.0), 0.0)
+        consumer_shed = shed_share * inputs.bus_demand_mw
         self.lmp_history.push(dispatch.lmp_usd_per_mwh)
         return Cleared(dispatch, own_served, consumer_shed)
 
-    def market_demand(self, inputs: HourInputs, bid_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """What the operator clears: (firm demand per bus: consumers plus self-scheduled hashing,
-        flexible MW per bid slot, self-scheduled MW per bid slot)."""
-        bid = bid_mw.ravel()
+    def dispatch_inputs(self, inputs: HourInputs, bid_mw: np.ndarray, bid_usd_per_mwh: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What the grid clears this hour: demand per bus (consumers plus self-scheduled hashing),
+        flexible bid MW and prices per slot, and the self-scheduled MW per slot."""
+        bid, price = bid_mw.ravel(), bid_usd_per_mwh.ravel()
         own = np.where(self._self_scheduled, bid, 0.0)
-        own_bus = np.bincount(self.dispatcher.bid_bus, own, self.grid.n_bus)
-        return inputs.bus_demand_mw + own_bus, bid - own, own
+        demand = inputs.bus_demand_mw + np.bincount(self.dispatcher.bid_bus, own, self.grid.n_bus)
+        return demand, bid - own, price, own
 
     def allocate(self, cleared: Cleared, bid_mw: np.ndarray, bid_usd_per_mwh: np.ndarray) -> tuple[np.ndarray, float]:
         """Miners run what cleared: slot MW to inference, training, spot AI and cohorts.
