@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from simulation.batch import load_sweep, run_batch
+from simulation.config import format_override
 from simulation.output import is_complete, read_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +83,7 @@ def test_rows_record_parameters_seed_overrides_and_outcomes(batches):
     df = pd.read_parquet(one.table).set_index("run_id")
     for spec in load_sweep(sweep).runs():
         row = df.loc[spec.run_id]
-        assert row["seed"] == spec.seed and json.loads(row["overrides"]) == list(spec.overrides)
+        assert row["seed"] == spec.seed and json.loads(row["overrides"]) == [format_override(k, v) for k, v in spec.overrides]
         assert row["markets.btc_price.drift_per_year"] == spec.params["markets.btc_price.drift_per_year"]
         assert f"--seed {spec.seed}" in row["command"]
     ok = df[df["status"] == "ok"]
@@ -92,6 +93,7 @@ def test_rows_record_parameters_seed_overrides_and_outcomes(batches):
     meta = json.loads((one.folder / "runs" / "p0001-r01" / "meta.json").read_text())
     assert meta["batch"]["seed"] == df.loc["p0001-r01", "seed"] and meta["batch"]["run_id"] == "p0001-r01"
     assert meta["batch"]["overrides"] == json.loads(df.loc["p0001-r01", "overrides"])
+    assert meta["batch"]["overrides"][0] == "run.hours=24" and "markets.btc_price.drift_per_year=3.0" in meta["batch"]["overrides"]
 
 
 def test_a_failing_point_is_recorded_and_does_not_stop_the_others(batches):
