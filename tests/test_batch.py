@@ -236,3 +236,45 @@ def test_mesa_batch_run_sweeps_the_model_class():
     for k, v in out["ref"].items():  # batch_run's row is the same model run as building it directly
         assert match[0][k] == v, k
     assert len({r["btc_price_usd"] for r in rows}) == 4
+
+
+def test_a_task_carries_its_resolved_scenario_not_a_path_and_runs_after_the_base_is_gone(tmp_path):
+    from simulation.batch import execute, make_task
+    from simulation.batch.task import code_versions
+
+    base = tmp_path / "base.toml"
+    base.write_text(Path(DEFAULT).read_text())
+    sweep = write_sweep(tmp_path, f"""
+        base = "base.toml"
+        [fixed]
+        "run.hours" = 6
+        "population.counts" = {SMALL}
+    """)
+    spec = next(load_sweep(sweep).runs())
+    task = make_task(load_sweep(sweep), spec, code_versions())
+    assert "[run]" in task.scenario_toml and "hours = 6" in task.scenario_toml
+    assert f"seed = {spec.seed}" in task.scenario_toml
+    base.unlink()  # the worker needs nothing from the driver's disk
+    res = execute(task)
+    assert res.row["status"] == "ok", res.traceback
+    assert {"hourly.parquet", "config.toml", "meta.json", "summary.json"} <= set(res.files)
+    assert res.files["config.toml"].decode() == task.scenario_toml
+
+
+def test_a_worker_with_other_code_versions_stops_the_batch_with_one_clear_line(tmp_path):
+    from simulation.batch import CodeVersionError, execute, make_task
+    from simulation.batch.task import code_versions
+
+    sweep = write_sweep(tmp_path, f'base = "{DEFAULT}"\n[fixed]\n"run.hours" = 6\n')
+    s = load_sweep(sweep)
+    task = make_task(s, next(s.runs()), {**code_versions(), "gridpivot": "0.0.1"})
+    with pytest.raises(CodeVersionError) as e:
+        execute(task)
+    msg = str(e.value)
+    assert "gridpivot" in msg and "0.0.1 on the driver" in msg and "pip install" in msg and "\n" not in msg
+
+
+def test_a_sweep_base_may_name_a_scenario(tmp_path):
+    s = load_sweep(write_sweep(tmp_path, 'base = "halving_2024"\n[fixed]\n"run.hours" = 24\n'))
+    assert s.base == (ROOT / "configs" / "halving_2024.toml").resolve()
+    assert s.command(next(s.runs())).startswith("python run.py run halving_2024 --set run.hours=24")
