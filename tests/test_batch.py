@@ -1,4 +1,5 @@
-"""Batches end to end on tiny scenarios: identical results for 1 and 2 workers (and on Ray), a
+"""Batches end to end on tiny scenarios: identical results for 1 and 2 workers (Ray: in
+test_batch_ray_cluster.py and the batch benchmark's check), a
 failing point isolated, any run reproducible alone from its recorded command, resume after a
 SIGKILL without losing or repeating runs, refusal of a changed sweep, the sweep analysis, and
 Mesa's own `batch_run` on the model class."""
@@ -187,20 +188,6 @@ def test_analyse_batch_reports_means_with_intervals_and_draws_bands(batches):
     line = next(iter(panel_data(df, dims, 0, "network_eh_s_end").values()))
     assert line["mean"][0] == m and line["ci_high"][0] == hi
     assert list((two.folder).glob("sweep_*.png")) and (two.folder / "sweep_stats.csv").exists()
-
-
-def test_ray_backend_gives_the_same_rows_and_logs(batches, tmp_path):
-    ray = pytest.importorskip("ray", reason="Ray is the optional extra gridpivot[ray]")
-    sweep, _, two = batches
-    try:
-        res = run_batch(sweep, workers=2, out=tmp_path / "ray", backend="ray", progress=False)
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
-    a, b = pd.read_parquet(two.table), pd.read_parquet(res.table)
-    pd.testing.assert_frame_equal(a.drop(columns="wall_s"), b.drop(columns="wall_s"))
-    for rid in a.loc[a["status"] == "ok", "run_id"]:
-        assert_same_run(two.folder / "runs" / rid, res.folder / "runs" / rid)
 
 
 MESA_BATCH_RUN = f"""

@@ -135,8 +135,8 @@ def ray_session(workers: int | None, address: str | None):
         kw = dict(log_to_driver=False, logging_level=logging.WARNING, runtime_env=ray_runtime_env() or None)
         try:
             if address:
-                host = address.split("://")[-1].rsplit(":", 1)[0]
-                if host.startswith("127.") and host != "127.0.0.1":
+                host = address.rsplit(":", 1)[0]
+                if "://" not in address and host.startswith("127.") and host != "127.0.0.1":
                     # a cluster on this machine's loopback (Ray rewrites 127.0.0.1 itself to the
                     # machine's outward address): the driver joins it at that loopback address
                     kw["_node_ip_address"] = host
