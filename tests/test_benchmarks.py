@@ -75,8 +75,8 @@ def test_batch_scaling_benchmark_times_both_backends_and_prints_the_ratios():
     out = run("batch_scaling.py", "--runs", "2", "--hours", "6", "--workers", "1")
     assert out.returncode == 0, out.stdout + out.stderr
     text = out.stdout
-    for words in ("runs/min", "vs 1 worker", "vs process", "identical across backends"):
+    for words in ("runs/min", "CPU/wall", "vs 1 worker", "vs process", "identical across backends"):
         assert words in text, words
     rows = [line.split() for line in text.splitlines() if line.split()[:1] in (["process"], ["ray"])]
     assert [(r[0], r[1]) for r in rows] == [("process", "1"), ("ray", "1")]
-    assert all(r[4].endswith("x") and float(r[3]) > 0 for r in rows)
+    assert all(r[6].endswith("x") and float(r[5]) > 0 for r in rows)
