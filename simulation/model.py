@@ -38,7 +38,7 @@ from simulation.bitcoin.economics import expected_hashprice_path
 from simulation.grid import Dispatcher
 from simulation.grid.history import LmpHistory
 from simulation.markets import expected_rewards, sampled_rewards
-from simulation.markets.finance import HOURS_PER_MONTH, HOURS_PER_YEAR
+from simulation.markets.finance import HOURS_PER_YEAR
 
 #: a few more cohort slots than any miner starts with, for the ASICs it buys later
 SPARE_COHORTS = 1
