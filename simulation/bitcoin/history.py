@@ -1,9 +1,9 @@
 """The real chain at its retarget boundaries (mainnet headers shipped with the package), and what
 follows from them: the difficulty each epoch ran at and the hash rate it measured.
 
-`data/retarget_boundaries_2022_2025.csv` holds block height, header time and nBits of every
-retarget boundary from 741,888 (2022-06) to 878,976 (2025-01), decoded from bitcoinj's bundled
-checkpoints (see the file's header). Backtests start from one of these rows and are scored
+`data/retarget_boundaries.csv` holds block height, header time and nBits of every retarget
+boundary from 2,016 to 878,976 (2025-01), decoded from bitcoinj's bundled checkpoints (see the
+file's header). Backtests start from one of these rows and are scored
 against the later ones.
 """
 
@@ -20,9 +20,9 @@ import numpy as np
 from simulation.bitcoin.consensus import HASHES_PER_DIFFICULTY, RETARGET_INTERVAL, bits_to_difficulty
 
 #: the shipped chain data (package data)
-CHAIN_FILE = Path(__file__).parent / "data" / "retarget_boundaries_2022_2025.csv"
+CHAIN_FILE = Path(__file__).parent / "data" / "retarget_boundaries.csv"
 #: the name users see in messages (relative to the project)
-CHAIN_FILE_NAME = "simulation/bitcoin/data/retarget_boundaries_2022_2025.csv"
+CHAIN_FILE_NAME = "simulation/bitcoin/data/retarget_boundaries.csv"
 
 
 @dataclass(frozen=True, slots=True)
