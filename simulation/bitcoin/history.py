@@ -1,28 +1,74 @@
-"""The real chain at its retarget boundaries (mainnet headers shipped with the package), and what
-follows from them: the difficulty each epoch ran at and the hash rate it measured.
-
-`data/retarget_boundaries.csv` holds block height, header time and nBits of every retarget
-boundary from 2,016 to 878,976 (2025-01), decoded from bitcoinj's bundled checkpoints (see the
-file's header). Backtests start from one of these rows and are scored
-against the later ones.
-"""
+"""The real chain: every retarget boundary from block 2,016 to 878,976 (2025-01), bundled with
+the package (decoded from bitcoinj's checkpoint file; see `data/`); the difficulty-growth
+expectation a miner estimates from it; and what a backtest needs from it: a check that a start
+is a real retarget point, the hash rate each real epoch measured, and simulated vs real
+difficulty at each retarget."""
 
 from __future__ import annotations
 
 import csv
+import functools
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from simulation.bitcoin.consensus import HASHES_PER_DIFFICULTY, RETARGET_INTERVAL, bits_to_difficulty
 
-#: the shipped chain data (package data)
-CHAIN_FILE = Path(__file__).parent / "data" / "retarget_boundaries.csv"
-#: the name users see in messages (relative to the project)
+SECONDS_PER_YEAR = 365.25 * 86400.0
+BOUNDARIES_CSV = Path(__file__).with_name("data") / "retarget_boundaries.csv"
+#: the bundled chain data, as users see its name in messages
+CHAIN_FILE = BOUNDARIES_CSV
 CHAIN_FILE_NAME = "simulation/bitcoin/data/retarget_boundaries.csv"
+
+
+@dataclass(frozen=True, eq=False)
+class ChainHistory:
+    """Retarget boundaries: height, header time (unix s), nBits and difficulty, by height."""
+
+    height: np.ndarray
+    time_unix: np.ndarray
+    bits: np.ndarray
+    difficulty: np.ndarray
+
+    def at(self, height: int) -> int:
+        """Row of `height`; a one-line error when it is not a boundary in the history."""
+        i = int(np.searchsorted(self.height, height))
+        if i >= len(self.height) or self.height[i] != height:
+            raise ValueError(f"height {height} is not a retarget boundary in the bundled history "
+                             f"({int(self.height[0])}..{int(self.height[-1])}, every 2016 blocks)")
+        return i
+
+
+@functools.lru_cache(maxsize=1)
+def load_chain_history(path: str | Path = BOUNDARIES_CSV) -> ChainHistory:
+    """The bundled boundaries (or another CSV with columns height, time_unix, bits as hex)."""
+    with Path(path).open(newline="") as fh:
+        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    height = np.array([int(r["height"]) for r in rows], np.int64)
+    time_unix = np.array([int(r["time_unix"]) for r in rows], np.int64)
+    bits = np.array([int(r["bits"], 16) for r in rows], np.int64)
+    order = np.argsort(height)
+    diff = np.array([bits_to_difficulty(int(b)) for b in bits[order]])
+    return ChainHistory(height[order], time_unix[order], bits[order], diff)
+
+
+def difficulty_growth_per_year(time_unix, difficulty, until_unix: float, window_days: float) -> float:
+    """Continuous growth rate of difficulty (1/yr: ln D rises this much a year), by least squares
+    of ln D on time over the epochs seen in the `window_days` before `until_unix`.
+
+    What a miner extrapolates: the trailing year to 2024-03-14 gives 0.595 (+81 %/yr).
+    Needs at least two epochs in the window."""
+    t = np.asarray(time_unix, float)
+    d = np.asarray(difficulty, float)
+    seen = (t <= until_unix) & (t > until_unix - window_days * 86400.0)
+    if seen.sum() < 2:
+        raise ValueError(f"expectations.difficulty_window_days: {window_days:g} days before unix time "
+                         f"{until_unix:.0f} hold {int(seen.sum())} retargets; widen the window (two are needed)")
+    years = (t[seen] - until_unix) / SECONDS_PER_YEAR
+    slope = np.polyfit(years, np.log(d[seen]), 1)[0]
+    return float(slope) if math.isfinite(slope) else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +102,11 @@ class EpochRate:
         return 0.5 * (self.start_time + self.end_time)
 
 
-@lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=4)
 def load_boundaries(path: str | Path | None = None) -> tuple[Boundary, ...]:
-    """Real retarget boundaries in height order (default: the shipped file)."""
-    path = Path(path) if path is not None else CHAIN_FILE
-    with path.open(newline="") as fh:
-        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
-    out = tuple(Boundary(int(r["height"]), int(r["time_unix"]), int(r["bits"], 16)) for r in rows)
-    for b in out:
-        if b.height % RETARGET_INTERVAL:
-            raise ValueError(f"{path}: height {b.height} is not a retarget boundary (height % 2016 != 0)")
-    return out
+    """Real retarget boundaries in height order (default: the bundled file), as records."""
+    h = load_chain_history() if path is None else load_chain_history(path)
+    return tuple(Boundary(int(a), int(t), int(b)) for a, t, b in zip(h.height, h.time_unix, h.bits))
 
 
 def boundary_at(height: int, path: str | Path | None = None) -> Boundary | None:
@@ -148,5 +188,6 @@ def score_retargets(sim: list[tuple[int, int]], after_height: int = 840_000,
     return RetargetScore(rows, len(errs), float(np.median(errs)), float(errs.max()))
 
 
-__all__ = ["RetargetError", "RetargetScore", "compare_retargets", "score_retargets", "CHAIN_FILE", "CHAIN_FILE_NAME", "Boundary", "EpochRate", "boundary_at", "check_retarget_point",
-           "epoch_rates", "load_boundaries"]
+__all__ = ["BOUNDARIES_CSV", "CHAIN_FILE", "CHAIN_FILE_NAME", "Boundary", "ChainHistory", "EpochRate", "RetargetError",
+           "RetargetScore", "boundary_at", "check_retarget_point", "compare_retargets", "difficulty_growth_per_year",
+           "epoch_rates", "load_boundaries", "load_chain_history", "score_retargets"]
