@@ -13,10 +13,16 @@ Pure functions of plain numbers (numpy-vectorised); no model, no logs.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
 def _nonneg(name: str, x):
+    if type(x) is float or type(x) is int:  # the hourly log's scalars: no array round trip
+        if not (0 <= x < math.inf):
+            raise ValueError(f"{name} must be finite and >= 0 (got {x!r})")
+        return float(x)
     a = np.asarray(x, dtype=float)
     if not (np.all(np.isfinite(a)) and np.all(a >= 0)):
         raise ValueError(f"{name} must be finite and >= 0 (got {x!r})")
@@ -51,6 +57,10 @@ def attack_build_usd(network_eh_s, asic_usd_per_th, j_per_th, power_usd_per_mwh,
 
 
 def _positive(name: str, x):
+    if type(x) is float or type(x) is int:
+        if not (0 < x < math.inf):
+            raise ValueError(f"{name} must be finite and > 0 (got {x!r})")
+        return float(x)
     a = np.asarray(x, dtype=float)
     if not (np.all(np.isfinite(a)) and np.all(a > 0)):
         raise ValueError(f"{name} must be finite and > 0 (got {x!r})")
