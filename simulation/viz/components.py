@@ -1,8 +1,8 @@
 """The browser view's Solara components and the page.
 
-The page is Mesa's model controller (Reset, Play/Pause, Step: `mesa.visualization.ModelController`)
-with our own scenario controls in the sidebar, and in the main area our own dashboard: the grid
-map, facility MW by use, Bitcoin security, prices, block intervals and the largest miners.
+The page: in the sidebar Reset / Play / Step (`RunControls`, driving Mesa's `update_counter`
+like Mesa's own controller) and the scenario controls; in the main area our own dashboard: the
+grid map, facility MW by use, Bitcoin security, prices, block intervals and the largest miners.
 
 Mesa's `SolaraViz` is not used for the page itself: its draggable grid gives every card one fixed
 height (the map's legend fell under the next card), it labels a single page "Page 0", and its
@@ -18,11 +18,11 @@ from __future__ import annotations
 import html
 import math
 import os
+import time
 
 import numpy as np
 import solara
-from mesa.visualization.solara_viz import ModelController, ShowSteps
-from mesa.visualization.utils import update_counter
+from mesa.visualization.utils import force_update, update_counter
 
 from simulation.viz.draw import CHARTS, MAX_MINER_GLYPHS, grid_map_svg, map_legend_html, miner_table_html
 from simulation.viz.layout import bus_positions
@@ -36,12 +36,14 @@ CHART_ORDER = ("power", "security", "prices", "block_interval")
 #: Mesa's play loop: pause between steps (ms) and steps per redraw, as the page starts
 PLAY_INTERVAL_MS = 1
 RENDER_INTERVAL = 1
+#: the play loop pauses at least this share of its last redraw's time (see `RunControls`)
+REDRAW_PAUSE_SHARE = 0.5
 TITLE = "gridpivot"
 
 #: the page's layout and its light/dark colours (Vuetify marks the dark theme with .theme--dark)
 CSS = """
 .gp-dash { display: flex; flex-direction: column; gap: 10px; padding: 6px 2px 16px; }
-.gp-top { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 10px; align-items: stretch; }
+.gp-top { display: grid; grid-template-columns: minmax(0, 1.15fr) minmax(0, 1fr); gap: 10px; align-items: stretch; }
 .gp-side { display: flex; flex-direction: column; gap: 10px; min-width: 0; }
 .gp-row { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 10px; }
 .gp-card { --gp-card-bg: #ffffff; background: var(--gp-card-bg); color: rgba(0, 0, 0, 0.87);
@@ -137,10 +139,9 @@ def map_svg(model) -> str:
 
 
 @solara.component
-def GridMap(model: LiveModel):
+def GridMap(model: LiveModel, tick: int = 0):
     """The grid: buses coloured by LMP, lines by loading, miners as pies sized by MW; the legend
     below the header (HTML, so it wraps inside the card) and the map filling the rest."""
-    update_counter.get()
     body = (map_header(model) + map_legend_html(model.dispatch is not None)
             + f'<div class="gp-map-box">{map_svg(model)}</div>')
     return solara.HTML(tag="div", unsafe_innerHTML=body, classes=["gp-card", "gp-map-card"],
@@ -151,9 +152,8 @@ def _chart_component(kind: str):
     draw_chart = CHARTS[kind]
 
     @solara.component
-    def Chart(model: LiveModel):
-        update_counter.get()
-        h = model.history
+    def Chart(model: LiveModel, tick: int = 0):
+        h = model.history.snapshot()
         svg = solara.use_memo(lambda: draw_chart(h), [model, len(h)])
         return solara.HTML(tag="div", unsafe_innerHTML=svg, classes=["gp-card", "gp-chart-card", f"gp-chart-{kind}"],
                            attributes={"data-points": str(len(h))})
@@ -180,9 +180,8 @@ def table_rows(model, n: int = TABLE_ROWS) -> list[dict]:
 
 
 @solara.component
-def MinerTable(model: LiveModel):
+def MinerTable(model: LiveModel, tick: int = 0):
     """The largest miners: strategy, MW split this hour, margin and cash."""
-    update_counter.get()
     return solara.HTML(tag="div", unsafe_innerHTML=miner_table_html(table_rows(model), model.fleet.n),
                        classes=["gp-card", "gp-table-card"])
 
@@ -190,18 +189,23 @@ def MinerTable(model: LiveModel):
 @solara.component
 def Dashboard(model: LiveModel):
     """The main area: the map beside facility MW and security, prices and block intervals below,
-    then the largest miners. Plain CSS grid: every card is as tall as its content."""
+    then the largest miners. Plain CSS grid: every card is as tall as its content.
+
+    Only this component subscribes to Mesa's `update_counter` and hands the count down: one
+    render pass per step (with a subscription in every card, each step rendered the page once
+    per card, 0.2 s a step here)."""
+    tick = update_counter.get()
     solara.Style(CSS)
     with solara.Div(classes=["gp-dash"]):
         with solara.Div(classes=["gp-top"]):
-            GridMap(model)
+            GridMap(model, tick)
             with solara.Div(classes=["gp-side"]):
-                Power(model)
-                Security(model)
+                Power(model, tick)
+                Security(model, tick)
         with solara.Div(classes=["gp-row"]):
-            Prices(model)
-            BlockInterval(model)
-        MinerTable(model)
+            Prices(model, tick)
+            BlockInterval(model, tick)
+        MinerTable(model, tick)
 
 
 COMPONENTS = [GridMap, Power, Security, Prices, BlockInterval, MinerTable]
@@ -256,6 +260,65 @@ def ScenarioControls(spec: solara.Reactive[dict], values: solara.Reactive[dict])
 
 
 @solara.component
+def RunControls(model: solara.Reactive, values: solara.Reactive[dict], play_interval: solara.Reactive[int],
+                render_interval: solara.Reactive[int]):
+    """Reset, Play/Pause and Step.
+
+    Mesa's `ModelController` steps in a thread that re-renders the page after each step with a
+    fixed pause in between; when one redraw takes longer than that pause, a click's own render
+    never sees the state settle and Solara stops with "too many renders". This loop pauses at
+    least as long as its last redraw took (`REDRAW_PAUSE_SHARE`), so clicks always get through."""
+    playing = solara.use_reactive(False)
+    error = solara.use_reactive(None)
+    running = model.value.running
+
+    def do_step() -> None:
+        for _ in range(max(int(render_interval.value), 1)):
+            model.value.step()
+        force_update()
+
+    def play_loop() -> None:
+        try:
+            while playing.value and model.value.running:
+                t = time.perf_counter()
+                for _ in range(max(int(render_interval.value), 1)):
+                    model.value.step()
+                    if not playing.value:
+                        break
+                force_update()
+                took = time.perf_counter() - t
+                time.sleep(max(play_interval.value / 1000.0, REDRAW_PAUSE_SHARE * took))
+            if not model.value.running:
+                playing.set(False)
+        except Exception as e:  # shown on the page; the loop stops
+            error.set(f"error in step: {e}")
+            playing.set(False)
+
+    solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
+
+    def do_reset() -> None:
+        playing.set(False)
+        error.set(None)
+        model.set(type(model.value)(**values.value))
+        force_update()
+
+    with solara.Row(justify="space-between"):
+        solara.Button(label="Reset", color="primary", on_click=do_reset)
+        solara.Button(label="❚❚" if playing.value else "▶", color="primary",
+                      on_click=lambda: playing.set(not playing.value), disabled=not running)
+        solara.Button(label="Step", color="primary", on_click=do_step, disabled=playing.value or not running)
+    if error.value:
+        solara.Error(label=error.value)
+
+
+@solara.component
+def StepCount(model: LiveModel):
+    """The model's step count (Mesa's `time`) in the sidebar."""
+    update_counter.get()
+    solara.Text(f"Time: {model.time}")
+
+
+@solara.component
 def PlayControls(play_interval: solara.Reactive[int], render_interval: solara.Reactive[int]):
     solara.SliderInt(f"Pause between steps: {play_interval.value} ms", value=play_interval, min=1, max=500,
                      step=1, thumb_label=False)
@@ -282,17 +345,15 @@ def make_page(config: str | None = None, **start):
         values = solara.use_reactive(kwargs)
         play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
         render_interval = solara.use_reactive(RENDER_INTERVAL)
-        use_threads = solara.use_reactive(False)  # steps and redraws in one loop: no skipped frames
         solara.Title(f"{TITLE}: {model.value.config_name}")
         with solara.AppBar():
             solara.AppBarTitle(TITLE)
             solara.lab.ThemeToggle()
         with solara.Sidebar(), solara.Column():
             with solara.Card("Run"):
-                ModelController(model, model_parameters=values, play_interval=play_interval,
-                                render_interval=render_interval, use_threads=use_threads)
+                RunControls(model, values, play_interval, render_interval)
                 PlayControls(play_interval, render_interval)
-                ShowSteps(model.value)
+                StepCount(model.value)
             with solara.Card("Scenario"):
                 ScenarioControls(spec, values)
         Dashboard(model.value)

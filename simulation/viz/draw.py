@@ -618,7 +618,7 @@ def prices_svg(h) -> str:
     for k, (key, name, unit, colour) in enumerate(PRICE_SERIES):
         y = _series(h, key)
         col, row = k % 2, k // 2
-        fr = _frame(10 + col * pw + 44, 30 + row * ph + 16, pw - 56, ph - 42, x, [y], n_y=4, n_x=4)
+        fr = _frame(10 + col * pw + 44, 28 + row * ph + 16, pw - 56, ph - 46, x, [y], n_y=4, n_x=4)
         out += _axes(fr, small=True, xlabel="day" if row else "", axis_id=f"prices-{key}-")
         last = "" if not n or not math.isfinite(y[-1]) else (f": {y[-1]:,.2f}" if abs(y[-1]) < 100 else f": {y[-1]:,.0f}")
         out.append(f'<text x="{fr.x0:.1f}" y="{fr.y0 - 5:.1f}" font-size="10" fill="{colour}">'
