@@ -342,9 +342,10 @@ def test_scenario_choice_loads_every_control_and_reset_builds_it(server, browser
             assert got == want, name
             p.click("Reset")
             n_bus = {"ieee118": "118"}.get(name, "30")
-            p.wait_js("([b, m]) => { const s = document.querySelector('svg.gp-map'); "
-                      "return s && s.dataset.buses === b && s.dataset.miners === m; }",
-                      arg=[n_bus, str(want["miners"])])
+            p.wait_js("([b, m, n]) => { const s = document.querySelector('svg.gp-map'); "
+                      "const h = document.querySelector('.gp-map-header'); "
+                      "return s && h && s.dataset.buses === b && s.dataset.miners === m && "
+                      "h.innerText.startsWith(n + ':'); }", arg=[n_bus, str(want["miners"]), name])
             assert p.steps() == 0
             header = p.page.locator(".gp-map-card").inner_text()
             assert f"{want['miners']:,} miners" in header or f"{want['miners']} miners" in header

@@ -191,9 +191,9 @@ def Dashboard(model: LiveModel):
     """The main area: the map beside facility MW and security, prices and block intervals below,
     then the largest miners. Plain CSS grid: every card is as tall as its content.
 
-    Only this component subscribes to Mesa's `update_counter` and hands the count down: one
-    render pass per step (with a subscription in every card, each step rendered the page once
-    per card, 0.2 s a step here)."""
+    Only this component subscribes to Mesa's `update_counter` and hands the count down: Solara
+    walks the whole page once per subscriber on every change, so one subscriber means one render
+    pass per step (with one in every card and Mesa's step counter, seven: 0.2 s a step here)."""
     tick = update_counter.get()
     solara.Style(CSS)
     with solara.Div(classes=["gp-dash"]):
@@ -312,13 +312,6 @@ def RunControls(model: solara.Reactive, values: solara.Reactive[dict], play_inte
 
 
 @solara.component
-def StepCount(model: LiveModel):
-    """The model's step count (Mesa's `time`) in the sidebar."""
-    update_counter.get()
-    solara.Text(f"Time: {model.time}")
-
-
-@solara.component
 def PlayControls(play_interval: solara.Reactive[int], render_interval: solara.Reactive[int]):
     solara.SliderInt(f"Pause between steps: {play_interval.value} ms", value=play_interval, min=1, max=500,
                      step=1, thumb_label=False)
@@ -353,7 +346,6 @@ def make_page(config: str | None = None, **start):
             with solara.Card("Run"):
                 RunControls(model, values, play_interval, render_interval)
                 PlayControls(play_interval, render_interval)
-                StepCount(model.value)
             with solara.Card("Scenario"):
                 ScenarioControls(spec, values)
         Dashboard(model.value)

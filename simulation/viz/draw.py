@@ -51,6 +51,11 @@ def loading_colour(loading: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+#: line colour and width at each whole percent of loading (a step draws hundreds of lines)
+_LINE_COLOURS = [loading_colour(p / 100) for p in range(101)]
+_LINE_WIDTHS = [f"{0.8 + 3.7 * p / 100:.2f}" for p in range(101)]
+
+
 def _xy(pos: np.ndarray) -> np.ndarray:
     """Map [0, 1] positions (y up) to map units (y down)."""
     pos = np.asarray(pos, float)
@@ -138,14 +143,16 @@ def grid_map_svg(pos: np.ndarray, line_from: np.ndarray, line_to: np.ndarray, lo
              f'data-buses="{n_bus}" data-lines="{len(line_from)}" data-miners="{len(miner_bus) if n_miners is None else n_miners}" data-glyphs="{len(miner_bus)}" '
              f'data-dispatched="{int(dispatched)}" font-family="sans-serif">']
     # lines: lightly loaded first so congested ones sit on top
-    parts.append('<g class="gp-lines">')
+    parts.append('<g class="gp-lines" stroke-linecap="round">')
     fr, to = np.asarray(line_from, int), np.asarray(line_to, int)
+    ends = np.column_stack([xy[fr], xy[to]]).round(1).tolist()
+    level = np.rint(np.clip(loading, 0.0, 1.0) * 100).astype(int).tolist()  # 1 % steps: table lookups
+    lds = loading.tolist()
     for k in np.argsort(loading, kind="stable").tolist():
-        a, b = xy[fr[k]], xy[to[k]]
-        ld = float(loading[k])
-        parts.append(f'<line x1="{a[0]:.1f}" y1="{a[1]:.1f}" x2="{b[0]:.1f}" y2="{b[1]:.1f}" '
-                     f'stroke="{loading_colour(ld)}" stroke-width="{0.8 + 3.7 * min(ld, 1.0):.2f}" '
-                     f'stroke-linecap="round"><title>line {k}: {100 * ld:.0f}% loaded</title></line>')
+        x1, y1, x2, y2 = ends[k]
+        ld, pc = lds[k], level[k]
+        parts.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{_LINE_COLOURS[pc]}" '
+                     f'stroke-width="{_LINE_WIDTHS[pc]}"><title>line {k}: {100 * ld:.0f}% loaded</title></line>')
     parts.append("</g>")
     # buses
     parts.append('<g class="gp-buses">')
