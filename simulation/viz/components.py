@@ -36,8 +36,6 @@ CHART_ORDER = ("power", "security", "prices", "block_interval")
 #: Mesa's play loop: pause between steps (ms) and steps per redraw, as the page starts
 PLAY_INTERVAL_MS = 1
 RENDER_INTERVAL = 1
-#: the play loop pauses at least this share of its last redraw's time (see `RunControls`)
-REDRAW_PAUSE_SHARE = 0.5
 TITLE = "gridpivot"
 
 #: the page's layout and its light/dark colours (Vuetify marks the dark theme with .theme--dark)
@@ -138,31 +136,22 @@ def map_svg(model) -> str:
                         n_miners=f.n)
 
 
-@solara.component
-def GridMap(model: LiveModel, tick: int = 0):
-    """The grid: buses coloured by LMP, lines by loading, miners as pies sized by MW; the legend
-    below the header (HTML, so it wraps inside the card) and the map filling the rest."""
+def map_card(model) -> tuple[str, dict]:
+    """The map card's HTML and attributes: headline, legend (HTML, so it wraps inside the card)
+    and the map filling the rest."""
     body = (map_header(model) + map_legend_html(model.dispatch is not None)
             + f'<div class="gp-map-box">{map_svg(model)}</div>')
-    return solara.HTML(tag="div", unsafe_innerHTML=body, classes=["gp-card", "gp-map-card"],
-                       attributes={"data-steps": str(int(model.steps))})
+    return body, {"data-steps": str(int(model.steps))}
 
 
-def _chart_component(kind: str):
+def _chart_card(kind: str):
     draw_chart = CHARTS[kind]
 
-    @solara.component
-    def Chart(model: LiveModel, tick: int = 0):
+    def card(model) -> tuple[str, dict]:
         h = model.history.snapshot()
-        svg = solara.use_memo(lambda: draw_chart(h), [model, len(h)])
-        return solara.HTML(tag="div", unsafe_innerHTML=svg, classes=["gp-card", "gp-chart-card", f"gp-chart-{kind}"],
-                           attributes={"data-points": str(len(h))})
+        return draw_chart(h), {"data-points": str(len(h))}
 
-    Chart.__name__ = Chart.__qualname__ = "".join(w.title() for w in kind.split("_")) + "Chart"
-    return Chart
-
-
-Power, Security, Prices, BlockInterval = (_chart_component(k) for k in CHART_ORDER)
+    return card
 
 
 def table_rows(model, n: int = TABLE_ROWS) -> list[dict]:
@@ -179,11 +168,77 @@ def table_rows(model, n: int = TABLE_ROWS) -> list[dict]:
                  cash_usd=float(f.cash_usd[i]), active=bool(f.active[i])) for i in order]
 
 
-@solara.component
-def MinerTable(model: LiveModel, tick: int = 0):
+def table_card(model) -> tuple[str, dict]:
     """The largest miners: strategy, MW split this hour, margin and cash."""
-    return solara.HTML(tag="div", unsafe_innerHTML=miner_table_html(table_rows(model), model.fleet.n),
-                       classes=["gp-card", "gp-table-card"])
+    return miner_table_html(table_rows(model), model.fleet.n), {}
+
+
+#: the dashboard's cards: name -> (CSS classes, function of the model giving (HTML, attributes))
+CARDS = {"map": (["gp-card", "gp-map-card"], map_card),
+         **{k: (["gp-card", "gp-chart-card", f"gp-chart-{k}"], _chart_card(k)) for k in CHART_ORDER},
+         "table": (["gp-card", "gp-table-card"], table_card)}
+
+
+def _live_cards(model) -> dict:
+    """The card widgets on screen for `model` (name -> widget), filled by `Card`."""
+    cards = getattr(model, "_view_cards", None)
+    if cards is None:
+        cards = model._view_cards = {}
+    return cards
+
+
+@solara.component
+def Card(model: LiveModel, name: str, tick: int = 0):
+    """One dashboard card (an HTML widget). It registers its widget with the model, so the play
+    loop can redraw it directly (`redraw_cards`)."""
+    classes, draw_card = CARDS[name]
+    body, attributes = solara.use_memo(lambda: draw_card(model), [model, tick])
+    el = solara.HTML(tag="div", unsafe_innerHTML=body, classes=classes, attributes=attributes)
+
+    def register():
+        widget = solara.get_widget(el)
+        cards = _live_cards(model)
+        cards[name] = widget
+
+        def unregister():
+            if cards.get(name) is widget:
+                del cards[name]
+
+        return unregister
+
+    solara.use_effect(register, [model])
+    return el
+
+
+def redraw_cards(model) -> None:
+    """Redraw every card on screen from the model as it is now, by setting the widgets' HTML
+    directly: no render pass over the page (Solara walks all of it on each state change, which
+    was most of a step's time). `force_update` afterwards brings the components in line."""
+    for name, widget in list(_live_cards(model).items()):
+        body, attributes = CARDS[name][1](model)
+        widget.unsafe_innerHTML = body
+        widget.attributes = {**widget.attributes, **attributes}
+
+
+def GridMap(model: LiveModel, tick: int = 0):
+    """The grid map card."""
+    return Card(model, "map", tick)
+
+
+def _chart_component(kind: str):
+    def Chart(model: LiveModel, tick: int = 0):
+        return Card(model, kind, tick)
+
+    Chart.__name__ = Chart.__qualname__ = "".join(w.title() for w in kind.split("_")) + "Chart"
+    return Chart
+
+
+Power, Security, Prices, BlockInterval = (_chart_component(k) for k in CHART_ORDER)
+
+
+def MinerTable(model: LiveModel, tick: int = 0):
+    """The miners' table card."""
+    return Card(model, "table", tick)
 
 
 @solara.component
@@ -192,23 +247,24 @@ def Dashboard(model: LiveModel):
     then the largest miners. Plain CSS grid: every card is as tall as its content.
 
     Only this component subscribes to Mesa's `update_counter` and hands the count down: Solara
-    walks the whole page once per subscriber on every change, so one subscriber means one render
-    pass per step (with one in every card and Mesa's step counter, seven: 0.2 s a step here)."""
+    walks the whole page once per subscriber on every change (with one in every card and Mesa's
+    step counter, seven passes: 0.2 s a step here). While playing, the loop redraws the cards
+    directly (`redraw_cards`) and updates the counter once when it stops."""
     tick = update_counter.get()
     solara.Style(CSS)
     with solara.Div(classes=["gp-dash"]):
         with solara.Div(classes=["gp-top"]):
-            GridMap(model, tick)
+            Card(model, "map", tick)
             with solara.Div(classes=["gp-side"]):
-                Power(model, tick)
-                Security(model, tick)
+                Card(model, "power", tick)
+                Card(model, "security", tick)
         with solara.Div(classes=["gp-row"]):
-            Prices(model, tick)
-            BlockInterval(model, tick)
-        MinerTable(model, tick)
+            Card(model, "prices", tick)
+            Card(model, "block_interval", tick)
+        Card(model, "table", tick)
 
 
-COMPONENTS = [GridMap, Power, Security, Prices, BlockInterval, MinerTable]
+COMPONENTS = [GridMap, Power, Security, Prices, BlockInterval, MinerTable]  # one card each
 
 
 def scenario_values(config: str | None) -> tuple[dict, dict]:
@@ -264,10 +320,11 @@ def RunControls(model: solara.Reactive, values: solara.Reactive[dict], play_inte
                 render_interval: solara.Reactive[int]):
     """Reset, Play/Pause and Step.
 
-    Mesa's `ModelController` steps in a thread that re-renders the page after each step with a
-    fixed pause in between; when one redraw takes longer than that pause, a click's own render
-    never sees the state settle and Solara stops with "too many renders". This loop pauses at
-    least as long as its last redraw took (`REDRAW_PAUSE_SHARE`), so clicks always get through."""
+    Mesa's `ModelController` steps in a thread that re-renders the page after each step (a state
+    change) with a fixed pause in between; when a redraw takes longer than that pause, a click's
+    own render never sees the state settle and Solara stops with "too many renders". This loop
+    redraws the cards' widgets directly while playing (`redraw_cards`: no state changes, no render
+    passes) and updates Mesa's `update_counter` once when it stops."""
     playing = solara.use_reactive(False)
     error = solara.use_reactive(None)
     running = model.value.running
@@ -280,19 +337,19 @@ def RunControls(model: solara.Reactive, values: solara.Reactive[dict], play_inte
     def play_loop() -> None:
         try:
             while playing.value and model.value.running:
-                t = time.perf_counter()
                 for _ in range(max(int(render_interval.value), 1)):
                     model.value.step()
                     if not playing.value:
                         break
-                force_update()
-                took = time.perf_counter() - t
-                time.sleep(max(play_interval.value / 1000.0, REDRAW_PAUSE_SHARE * took))
+                redraw_cards(model.value)
+                time.sleep(play_interval.value / 1000.0)
             if not model.value.running:
                 playing.set(False)
         except Exception as e:  # shown on the page; the loop stops
             error.set(f"error in step: {e}")
             playing.set(False)
+        finally:
+            force_update()  # the components catch up with the model (one render pass)
 
     solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
 
@@ -367,6 +424,6 @@ def config_from_env() -> str | None:
     return os.environ.get(CONFIG_ENV) or None
 
 
-__all__ = ["COMPONENTS", "Dashboard", "GridMap", "Power", "Security", "Prices", "BlockInterval", "MinerTable",
+__all__ = ["CARDS", "Card", "COMPONENTS", "Dashboard", "redraw_cards", "GridMap", "Power", "Security", "Prices", "BlockInterval", "MinerTable",
            "ScenarioControls", "make_page", "map_header", "map_svg", "table_rows", "config_from_env",
            "configure_server", "scenario_values"]
