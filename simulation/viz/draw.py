@@ -398,13 +398,18 @@ def _path(fr: _Frame, x: np.ndarray, y: np.ndarray, step: bool = False) -> str:
         x = np.repeat(x, 2)[1:]
         y = np.repeat(y, 2)[:-1]
     px, py = fr.px(x), fr.py(y)
-    out, pen = [], False
+    out, pen, alone = [], False, False
     for a, b in zip(px.tolist(), py.tolist()):
         if not (math.isfinite(a) and math.isfinite(b)):
-            pen = False
+            if alone:
+                out.append("h0.1")  # a lone point: a dot (the charts draw round line caps)
+            pen = alone = False
             continue
         out.append(f"{'L' if pen else 'M'}{a:.1f},{b:.1f}")
+        alone = not pen
         pen = True
+    if alone:
+        out.append("h0.1")
     return "".join(out)
 
 
@@ -475,7 +480,7 @@ def _legend_row(items: list[tuple[str, str, str]], x: float, y: float) -> list[s
 def _svg_open(kind: str, n: int, title: str, height: float = _CH) -> list[str]:
     return [f'<svg class="gp-chart" data-chart="{kind}" data-points="{n}" xmlns="http://www.w3.org/2000/svg" '
             f'viewBox="0 0 {_CW:.0f} {height:.0f}" width="100%" style="display:block" '
-            f'font-family="sans-serif" fill="currentColor">'
+            f'font-family="sans-serif" fill="currentColor" stroke-linecap="round">'
             f'<text class="gp-chart-title" x="8" y="15" font-size="12" font-weight="bold">{html.escape(title)}</text>']
 
 
