@@ -4,7 +4,8 @@ Only what a DC market model needs is read, by these documented rules:
 
 - `mpc.baseMVA`; `mpc.bus` (BUS_I, BUS_TYPE, PD, GS, BUS_AREA); `mpc.gen` (GEN_BUS, GEN_STATUS,
   PMAX); `mpc.branch` (F_BUS, T_BUS, BR_X, RATE_A, TAP, BR_STATUS); optional `mpc.gencost` and
-  `mpc.genfuel`. Other fields and columns are ignored.
+  `mpc.genfuel`; optional `mpc.bus_name` (display names, kept when there is one per bus). Other
+  fields and columns are ignored.
 - Isolated buses (type 4), out-of-service branches and generators (status 0) are dropped.
 - Bus demand = Pd + Gs (MW; MATPOWER's DC model counts the shunt conductance as load at 1 p.u.
   voltage). Demand shares = demand / total; the total is the grid's `peak_demand_mw`.
@@ -122,7 +123,7 @@ def _check_finite(m: np.ndarray, cols: dict[str, int], where: str, name: str) ->
 def read_matpower(path: str | Path) -> dict:
     """The raw tables of a MATPOWER `.m` case, as a PYPOWER-style dict of numpy arrays:
     `baseMVA` (float), `bus`, `gen`, `branch`, and when present `gencost` (2-D arrays, MATPOWER
-    columns and 1-based bus numbers) and `genfuel` (list of str)."""
+    columns and 1-based bus numbers), `genfuel` and `bus_name` (lists of str)."""
     path = Path(path)
     where = str(path)
     try:
@@ -145,6 +146,8 @@ def read_matpower(path: str | Path) -> dict:
         out["gencost"] = _matrix(f["gencost"], where, "gencost", 4)
     if "genfuel" in f:
         out["genfuel"] = _cells(f["genfuel"])
+    if "bus_name" in f:
+        out["bus_name"] = _cells(f["bus_name"])
     return out
 
 
@@ -193,6 +196,11 @@ def grid_from_mpc(mpc: dict, name: str, where: str) -> Grid:
                              "refer to an existing bus number")
         return index.get(n)  # None: an isolated bus (dropped with it)
 
+    names_in = mpc.get("bus_name")
+    bus_name = None
+    if names_in is not None and len(names_in) == len(numbers):  # display only: a mismatch is ignored
+        bus_name = np.array([" ".join(str(n).split()) for n in names_in], dtype=str)[keep_bus]
+
     # branches
     lf, lt, lx, ll = [], [], [], []
     for r, row in enumerate(branch):
@@ -232,7 +240,7 @@ def grid_from_mpc(mpc: dict, name: str, where: str) -> Grid:
                     gen_cap_mw=np.array(cap, float), gen_cost_usd_per_mwh=np.array(cost, float),
                     gen_co2_t_per_mwh=np.array(co2, float), gen_kind=np.array(kind, dtype=str),
                     gen_name=np.array(names, dtype=str), slack=slack, base_mva=base_mva, peak_demand_mw=total,
-                    name=name)
+                    name=name, bus_name=bus_name)
     except ValueError as e:
         raise ValueError(f"{where}: {e}") from None
 

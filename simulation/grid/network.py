@@ -78,6 +78,7 @@ class Grid:
     base_mva: float = 100.0
     peak_demand_mw: float = 0.0  # the case's system peak demand (default for hourly series)
     name: str = "grid"
+    bus_name: np.ndarray | None = None  # (n_bus,) optional display names from the case (e.g. MATPOWER mpc.bus_name)
     _derived: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -92,6 +93,11 @@ class Grid:
         set_(self, "gen_kind", _frozen(np.asarray(self.gen_kind, dtype=str)))
         names = self.gen_name if self.gen_name is not None else [f"g{i}" for i in range(len(self.gen_bus))]
         set_(self, "gen_name", _frozen(np.asarray(names, dtype=str)))
+        if self.bus_name is not None:
+            set_(self, "bus_name", _frozen(np.asarray(self.bus_name, dtype=str)))
+            if len(self.bus_name) != len(self.bus_ids):
+                raise ValueError(f"Grid: {len(self.bus_name)} bus names for {len(self.bus_ids)} buses; "
+                                 "give one name per bus or none")
         set_(self, "slack", int(self.slack))
         set_(self, "base_mva", float(self.base_mva))
         set_(self, "peak_demand_mw", float(self.peak_demand_mw))
@@ -361,7 +367,7 @@ class Grid:
         fields = {k: getattr(self, k) for k in ("bus_ids", "bus_zone", "demand_share", "line_from", "line_to",
                                                "line_x_pu", "line_limit_mw", "gen_bus", "gen_cap_mw",
                                                "gen_cost_usd_per_mwh", "gen_co2_t_per_mwh", "gen_kind", "gen_name",
-                                               "slack", "base_mva", "peak_demand_mw", "name")}
+                                               "slack", "base_mva", "peak_demand_mw", "name", "bus_name")}
         unknown = set(changes) - set(fields)
         if unknown:
             raise ValueError(f"Grid.with_changes: unknown field(s) {sorted(unknown)}; use Grid's field names")
