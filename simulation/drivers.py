@@ -13,6 +13,7 @@ import numpy as np
 
 from simulation.bitcoin import (HALVING_2024, BitcoinNetwork, hashvalue_usd_per_mwh, make_fee_model)
 from simulation.grid import HourlySeries, load_grid, synthetic_series, load_series_csv
+from simulation.grid.commitment import Commitment, daily_commitment
 from simulation.markets import (AiSpotMarket, ContractOffers, GbmJumpPrice, HashrateShock,
                                 RestOfWorldFleet, SeriesPrice, load_price_csv, DEFAULT_POOL_SHARES)
 
@@ -62,6 +63,11 @@ class Drivers:
         self._is_solar = np.asarray([k == "solar" for k in g.gen_kind])
         self.bus_demand_mw = np.zeros(g.n_bus)
         self.gen_available_mw = np.asarray(g.gen_cap_mw, float).copy()
+        # units with a minimum output (full MATPOWER cases) run on a daily commitment; None: no floors
+        self.commitment: Commitment | None = None
+        if np.any(g.gen_min_mw > 0):
+            self.commitment = daily_commitment(g, self.series.demand_mw, self.series.wind_cf, self.series.solar_cf)
+        self.gen_min_mw: np.ndarray | None = None
         # 30-day trailing peak for the stress (likely 4CP) signal
         self._trailing_peak = np.maximum.accumulate(self.series.demand_mw)
 
@@ -121,11 +127,18 @@ class Drivers:
         s = self.series
         cap = np.asarray(self.grid.gen_cap_mw, float)
         avail = np.where(self._is_wind, cap * s.wind_cf[hour], np.where(self._is_solar, cap * s.solar_cf[hour], cap))
+        if self.commitment is not None:
+            avail = self.commitment.available_mw(hour, avail)
         return s.demand_mw[hour] * self._share, avail
+
+    def min_output(self, hour: int) -> np.ndarray | None:
+        """Minimum output per generator (MW) at `hour` (committed units' Pmin), or None without floors."""
+        return None if self.commitment is None else self.commitment.floor_mw(hour)
 
     def advance(self, hour: int) -> None:
         """Move every exogenous process to `hour`."""
         self.bus_demand_mw, self.gen_available_mw = self.grid_state(hour)
+        self.gen_min_mw = self.min_output(hour)
         if hour:
             self.btc_price_usd = float(self.btc.step())
         local_hour = (dt.datetime.fromtimestamp(self.sc.bitcoin.time + 3600 * hour, dt.timezone.utc).hour

@@ -79,7 +79,8 @@ class GridPivotModel(mesa.Model):
         # before the first hour, miners forecast from the grid cleared without them
         demand0, avail0 = self.drivers.grid_state(0)
         self.lmp = self.dispatcher.solve(demand0, avail0, np.zeros(self.fleet.bid_mw.size),
-                                         np.zeros(self.fleet.bid_mw.size)).lmp_usd_per_mwh
+                                         np.zeros(self.fleet.bid_mw.size),
+                                         min_mw=self.drivers.min_output(0)).lmp_usd_per_mwh
         self.signals: MarketSignals | None = None
         self.dispatch = None
         self.blocks = []
@@ -191,7 +192,7 @@ class GridPivotModel(mesa.Model):
         """DC-OPF with the miners' bids in it: LMPs per bus and MW cleared per bid."""
         d, f = self.drivers, self.fleet
         self.dispatch = self.dispatcher.solve(d.bus_demand_mw, d.gen_available_mw,
-                                              f.bid_mw.ravel(), f.bid_usd_per_mwh.ravel())
+                                              f.bid_mw.ravel(), f.bid_usd_per_mwh.ravel(), min_mw=d.gen_min_mw)
         self.lmp = self.dispatch.lmp_usd_per_mwh
 
     def allocate(self) -> None:

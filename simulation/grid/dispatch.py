@@ -49,6 +49,8 @@ from simulation.grid.network import Grid
 
 #: firm bids (at or above VOLL) are cleared at VOLL minus this, so they never displace inflexible demand
 BID_PRIORITY_MARGIN_USD_PER_MWH = 1.0
+#: piecewise-linear segments of a quadratic generation cost between Pmin and capacity
+DEFAULT_COST_SEGMENTS = 4
 #: a line is reported congested when its flow is within this of its limit (MW, relative to max(1, limit))
 CONGESTION_TOL = 1e-6
 
@@ -70,7 +72,7 @@ class DispatchResult:
     curtailed_mw: np.ndarray  # (n_gen,) wind/solar available but not dispatched (0 for others)
     emissions_t: float  # tCO2 in the hour
     cost_usd: float  # generation cost + VOLL x shed in the hour
-    status: str  # "optimal"
+    status: str  # "optimal", or "optimal_without_min" (the units' floors made the hour infeasible)
 
 
 @contextlib.contextmanager
@@ -120,7 +122,8 @@ class Dispatcher:
     before (`addCols` keeps the basis); unused pool columns are fixed at 0.
     """
 
-    def __init__(self, grid: Grid, bid_bus, copperplate: bool = False, voll_usd_per_mwh: float = 5000.0) -> None:
+    def __init__(self, grid: Grid, bid_bus, copperplate: bool = False, voll_usd_per_mwh: float = 5000.0,
+                 cost_segments: int = DEFAULT_COST_SEGMENTS) -> None:
         bid_bus = np.asarray(bid_bus)
         if bid_bus.ndim != 1 or (bid_bus.size and not np.issubdtype(bid_bus.dtype, np.integer)):
             raise ValueError(f"bid_bus: must be a 1-D array of bus indices (got shape {bid_bus.shape}, "
@@ -139,21 +142,54 @@ class Dispatcher:
         self.copperplate = bool(copperplate)
         self.voll_usd_per_mwh = voll
         self.bid_price_cap_usd_per_mwh = voll - BID_PRIORITY_MARGIN_USD_PER_MWH
+        if not (isinstance(cost_segments, (int, np.integer)) and cost_segments >= 1):
+            raise ValueError(f"cost_segments must be an integer >= 1 (got {cost_segments!r}); e.g. 4")
+        self.cost_segments = int(cost_segments)
+        self._segments()
         self._build()
+
+    def _segments(self) -> None:
+        """Generation columns: one per unit with a linear cost; for a quadratic cost c2 p^2 + c1 p,
+        a block [0, Pmin] (when Pmin > 0) and `cost_segments` equal segments of [Pmin, cap], each
+        priced at the cost's slope over it, c1 + c2 (a + b) USD/MWh (convex, so the LP fills them
+        in order and the sum is the PWL cost)."""
+        g = self.grid
+        seg_gen, start, width, cost = [], [], [], []
+        c1, c2, pmin, cap = g.gen_cost_usd_per_mwh, g.gen_cost_quad_usd_per_mw2h, g.gen_min_mw, g.gen_cap_mw
+        for i in range(g.n_gen):
+            if c2[i] == 0.0:
+                seg_gen.append(i), start.append(0.0), width.append(cap[i]), cost.append(c1[i])
+                continue
+            points = ([0.0] if pmin[i] > 0 else []) + list(np.linspace(pmin[i], cap[i], self.cost_segments + 1))
+            for a, b in zip(points[:-1], points[1:]):
+                seg_gen.append(i), start.append(a), width.append(b - a), cost.append(c1[i] + c2[i] * (a + b))
+        self._seg_gen = np.array(seg_gen, np.int64)
+        self._seg_start = np.array(start, float)
+        self._seg_width = np.array(width, float)
+        self._seg_cost = np.array(cost, float)
+        self._seg_co2 = g.gen_co2_t_per_mwh[self._seg_gen]
+        self._n_seg = len(seg_gen)
+
+    def segment_costs(self) -> list[list[tuple[float, float, float]]]:
+        """Per generator its cost segments as (from MW, to MW, USD/MWh): the PWL cost the LP uses."""
+        out: list[list[tuple[float, float, float]]] = [[] for _ in range(self.grid.n_gen)]
+        for i, a, w, c in zip(self._seg_gen, self._seg_start, self._seg_width, self._seg_cost):
+            out[i].append((float(a), float(a + w), float(c)))
+        return out
 
     # -- the LP, once ----------------------------------------------------------------------------
     def _build(self) -> None:
-        """Columns: generation [0, ng), shed [ng, ng + nb), angles (network mode), then the bid pool."""
+        """Columns: generation segments [0, ns), shed [ns, ns + nb), angles (network mode), then the bid pool."""
         g, nb = self.grid, self.grid.n_bus
-        ng = g.n_gen
-        self._n_gen, self._n_bid = ng, len(self.bid_bus)
+        ng = self._n_seg
+        self._n_gen, self._n_bid = g.n_gen, len(self.bid_bus)
         if self.copperplate:
             n_phi = 0
             rows = [np.zeros(ng, np.int64), np.zeros(nb, np.int64)]
             n_bal = 1
         else:
             n_phi = nb - 1
-            rows = [g.gen_bus, np.arange(nb)]
+            rows = [g.gen_bus[self._seg_gen], np.arange(nb)]
             n_bal = nb
         self._nonslack = np.flatnonzero(np.arange(nb) != g.slack)
         # balance rows: +gen, +shed (and -B phi); bid columns (-1) are added to the pool later
@@ -177,9 +213,9 @@ class Dispatcher:
         lp = highspy.HighsLp()
         lp.num_col_ = n_col
         lp.num_row_ = a.shape[0]
-        lp.col_cost_ = np.concatenate([g.gen_cost_usd_per_mwh, np.full(nb, self.voll_usd_per_mwh), np.zeros(n_phi)])
+        lp.col_cost_ = np.concatenate([self._seg_cost, np.full(nb, self.voll_usd_per_mwh), np.zeros(n_phi)])
         lp.col_lower_ = np.concatenate([np.zeros(ng + nb), np.full(n_phi, -inf)])
-        lp.col_upper_ = np.concatenate([g.gen_cap_mw, np.zeros(nb), np.full(n_phi, inf)])
+        lp.col_upper_ = np.concatenate([self._seg_width, np.zeros(nb), np.full(n_phi, inf)])
         lp.row_lower_ = row_lo
         lp.row_upper_ = row_hi
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -256,13 +292,16 @@ class Dispatcher:
         return live, step_of, col, step_mw, step_price
 
     # -- every hour ------------------------------------------------------------------------------
-    def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh) -> DispatchResult:
+    def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh, min_mw=None) -> DispatchResult:
         """Clear one hour.
 
         demand_mw: (n_bus,) inflexible demand; avail_mw: (n_gen,) MW available (cap for thermal
         units, cap x capacity factor for wind/solar); bid_mw: (n_slots,) flexible MW offered to
         buy; bid_price_usd_per_mwh: (n_slots,) the most each slot pays (see module docstring
-        for bids at or above VOLL).
+        for bids at or above VOLL); min_mw: (n_gen,) optional floor on each unit's output (its
+        minimum output when committed, else 0; capped at avail_mw). When floors make the hour
+        infeasible (they exceed what demand and the lines can absorb), the hour is cleared again
+        without them and the result's status says so.
         """
         g = self.grid
         d = _vector(demand_mw, g.n_bus, "demand_mw", "one MW value >= 0 per bus")
@@ -278,13 +317,18 @@ class Dispatcher:
         cap = self.bid_price_cap_usd_per_mwh
         price = np.clip(price, -cap, cap)
 
-        ng = self._n_gen
+        floor = None
+        if min_mw is not None:
+            floor = np.minimum(_vector(min_mw, g.n_gen, "min_mw", "one MW value >= 0 per generator"), avail)
+        ns = self._n_seg
         live, step_of, col, step_mw, step_price = self._steps(q, price)
         h = self._h
-        hi = self._fixed_hi
-        hi[:ng] = avail
-        hi[ng:] = d
-        h.changeColsBounds(len(self._fixed_idx), self._fixed_idx, self._fixed_lo, hi)
+        hi, lo = self._fixed_hi, self._fixed_lo
+        a, w = self._seg_start, self._seg_width
+        hi[:ns] = np.clip(avail[self._seg_gen] - a, 0.0, w)
+        lo[:ns] = 0.0 if floor is None else np.clip(floor[self._seg_gen] - a, 0.0, w)
+        hi[ns:] = d
+        h.changeColsBounds(len(self._fixed_idx), self._fixed_idx, lo, hi)
         if self._n_pool:
             self._pool_hi[:] = 0.0
             self._pool_hi[col] = step_mw
@@ -295,10 +339,17 @@ class Dispatcher:
         rhs = np.array([d.sum()]) if self.copperplate else d
         h.changeRowsBounds(self._n_bal, self._row_idx, rhs, rhs)
         h.run()
+        status_text = "optimal"
         if h.getModelStatus() != _OPTIMAL:  # numerical trouble: once more from scratch
             h.clearSolver()
             h.run()
             status = h.getModelStatus()
+            if status != _OPTIMAL and floor is not None and lo[:ns].any():  # floors too high: drop them
+                lo[:ns] = 0.0
+                h.changeColsBounds(len(self._fixed_idx), self._fixed_idx, lo, hi)
+                h.run()
+                status = h.getModelStatus()
+                status_text = "optimal_without_min"
             if status != _OPTIMAL:
                 raise RuntimeError(f"dispatch: HiGHS ended with status {h.modelStatusToString(status)!r}; "
                                    "the LP should always be feasible (demand can be shed): please report this")
@@ -309,13 +360,14 @@ class Dispatcher:
         if len(live):
             share = x[self._c_pool + col] / step_mw  # 1.0 exactly for a step cleared in full
             bid[live] = np.clip(q[live] * share[step_of], 0.0, q[live])
-        return self._result(x, y, d, avail, bid)
+        return self._result(x, y, d, avail, bid, status_text)
 
-    def _result(self, x, y, d, avail, bid) -> DispatchResult:
+    def _result(self, x, y, d, avail, bid, status) -> DispatchResult:
         g = self.grid
-        ng, nb = self._n_gen, g.n_bus
-        gen = np.clip(x[:ng], 0.0, avail)
-        shed = np.clip(x[ng:ng + nb], 0.0, d)
+        ns, nb = self._n_seg, g.n_bus
+        seg = np.clip(x[:ns], 0.0, self._seg_width)
+        gen = np.minimum(np.bincount(self._seg_gen, seg, g.n_gen), avail)
+        shed = np.clip(x[ns:ns + nb], 0.0, d)
         if self.copperplate:
             lmp = np.full(g.n_bus, y[0] + 0.0)
             inj = (np.bincount(g.gen_bus, gen, g.n_bus) - np.bincount(self.bid_bus, bid, g.n_bus) + shed - d)
@@ -333,8 +385,8 @@ class Dispatcher:
             lmp_usd_per_mwh=lmp, gen_mw=gen, line_flow_mw=flow, line_loading=loading, congested=congested,
             bid_cleared_mw=bid, shed_mw=shed, curtailed_mw=curtailed,
             emissions_t=float(gen @ g.gen_co2_t_per_mwh),
-            cost_usd=float(gen @ g.gen_cost_usd_per_mwh + self.voll_usd_per_mwh * shed.sum()),
-            status="optimal")
+            cost_usd=float(seg @ self._seg_cost + self.voll_usd_per_mwh * shed.sum()),
+            status=status)
 
 
 def _vector(v, n: int, name: str, fix: str) -> np.ndarray:
