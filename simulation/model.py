@@ -194,6 +194,7 @@ class GridPivotModel(mesa.Model):
         self.dispatch = self.dispatcher.solve(d.bus_demand_mw, d.gen_available_mw,
                                               f.bid_mw.ravel(), f.bid_usd_per_mwh.ravel(), min_mw=d.gen_min_mw)
         self.lmp = self.dispatch.lmp_usd_per_mwh
+        self.lme = self.dispatcher.marginal_emissions()  # tCO2/MWh per bus
 
     def allocate(self) -> None:
         """Miners run what cleared: slot MW to inference, training, spot AI and cohorts."""

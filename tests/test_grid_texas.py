@@ -179,3 +179,46 @@ def test_dc_opf_equals_pandapower_on_hours_with_binding_lines(texas, august):
         assert np.all(np.abs(flow) <= texas.line_limit_mw + 1e-3)  # pandapower enforced the limits too
         compared += 1
     assert compared == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# locational marginal emissions
+# ---------------------------------------------------------------------------------------------
+def test_marginal_emissions_equal_a_finite_difference_at_buses_across_a_congested_grid(texas, august):
+    """LME from the solved LP's basis vs re-solving with +1 MW at the bus: 2 buses per zone and
+    the two ends of every binding line, in an August evening hour where lines bind and the
+    marginal units differ across Texas (LMEs from -0.06 to 2.8 tCO2/MWh)."""
+    h = 259
+    demand, avail, floor = hour_inputs(texas, august, h)
+    d = Dispatcher(texas, np.zeros(0, np.int64))
+    base = d.solve(demand, avail, np.zeros(0), np.zeros(0), min_mw=floor)
+    lme = d.marginal_emissions()
+    assert base.congested.sum() >= 1
+    congested = np.flatnonzero(base.congested)
+    ends = np.unique(np.concatenate([texas.line_from[congested], texas.line_to[congested]]))
+    per_zone = [np.flatnonzero(texas.bus_zone == z)[[0, -1]] for z in sorted(set(texas.bus_zone))]
+    buses = np.unique(np.concatenate([ends] + per_zone))
+    assert len(buses) >= 20
+    assert np.ptp(lme[buses]) > 0.3  # the marginal mix differs across the congested grid
+    probe = Dispatcher(texas, np.zeros(0, np.int64))
+    probe.solve(demand, avail, np.zeros(0), np.zeros(0), min_mw=floor)
+    for i in buses:
+        more = demand.copy()
+        more[i] += 1.0
+        r = probe.solve(more, avail, np.zeros(0), np.zeros(0), min_mw=floor)
+        fd = (r.gen_mw - base.gen_mw) @ texas.gen_co2_t_per_mwh
+        assert lme[i] == pytest.approx(fd, abs=1e-6), (i, texas.bus_name[i], texas.bus_zone[i])
+
+
+def test_marginal_emissions_without_congestion_are_the_marginal_units_rate(texas, august):
+    demand, avail, floor = hour_inputs(texas, august, 14)
+    d = Dispatcher(texas, np.zeros(0, np.int64), copperplate=True)
+    r = d.solve(demand, avail, np.zeros(0), np.zeros(0), min_mw=floor)
+    lme = d.marginal_emissions()
+    assert np.ptp(lme) == 0
+    # the marginal unit: the one strictly inside a segment (neither at a floor nor at its top)
+    segs = d.segment_costs()
+    inside = [g for g in range(texas.n_gen) if any(a + 1e-6 < r.gen_mw[g] < b - 1e-6 for a, b, _ in segs[g])
+              and r.gen_mw[g] > floor[g] + 1e-6 and r.gen_mw[g] < avail[g] - 1e-6]
+    assert len(inside) == 1
+    assert lme[0] == pytest.approx(texas.gen_co2_t_per_mwh[inside[0]], abs=1e-9)

@@ -56,6 +56,13 @@ def outcomes(t: dict[str, pd.DataFrame]) -> dict[str, float]:
     out["emissions_t"] = float(h["emissions_t"].sum())
     out["emissions_hashing_t"] = float(h["emissions_hashing_t"].sum())
     out["emissions_ai_t"] = float(h["emissions_ai_t"].sum())
+    if "emissions_hashing_marginal_t" in h:  # logs from before marginal emissions lack these
+        out["emissions_hashing_marginal_t"] = float(h["emissions_hashing_marginal_t"].sum())
+        out["emissions_ai_marginal_t"] = float(h["emissions_ai_marginal_t"].sum())
+        out["co2_hashing_average_t_per_mwh"] = _per(out["emissions_hashing_t"], mwh["hashing"])
+        out["co2_hashing_marginal_t_per_mwh"] = _per(out["emissions_hashing_marginal_t"], mwh["hashing"])
+        out["co2_ai_average_t_per_mwh"] = _per(out["emissions_ai_t"], mwh["ai"])
+        out["co2_ai_marginal_t_per_mwh"] = _per(out["emissions_ai_marginal_t"], mwh["ai"])
     out["hhi_mean"] = float(h["hhi"].mean())
     out["nakamoto_min"] = int(h["nakamoto"].min())
     out["miners_active_end"] = int(h["active_miners"].iloc[-1])

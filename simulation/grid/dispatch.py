@@ -362,6 +362,29 @@ class Dispatcher:
             bid[live] = np.clip(q[live] * share[step_of], 0.0, q[live])
         return self._result(x, y, d, avail, bid, status_text)
 
+    def marginal_emissions(self) -> np.ndarray:
+        """(n_bus,) locational marginal emissions of the last solved hour, tCO2/MWh: how much the
+        hour's emissions change per MW more inflexible demand at each bus.
+
+        From the optimal basis, the way LMPs come from it with costs replaced by emission rates:
+        1 MW more at bus i moves the basic variables by dx_B = B^-1 e_i (the marginal units, and
+        the flows through the binding lines, respond; everything at a bound stays), so the
+        emissions change by co2_B . B^-1 e_i = (B^-T co2_B)_i: one transposed solve with the
+        factored basis gives every bus at once. Exact for a change small enough to keep the basis
+        (the marginal units stay within their segments); at a degenerate vertex it is the
+        response of the basis HiGHS ended with.
+        """
+        h = self._h
+        basic = np.asarray(h.getBasicVariables()[1])
+        rate = np.zeros(len(basic))
+        is_seg = (basic >= 0) & (basic < self._n_seg)
+        rate[is_seg] = self._seg_co2[basic[is_seg]]
+        _, y = h.getBasisTransposeSolve(rate)
+        y = np.asarray(y)
+        if self.copperplate:
+            return np.full(self.grid.n_bus, y[0] + 0.0)
+        return y[:self.grid.n_bus] + 0.0
+
     def _result(self, x, y, d, avail, bid, status) -> DispatchResult:
         g = self.grid
         ns, nb = self._n_seg, g.n_bus
