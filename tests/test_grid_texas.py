@@ -222,3 +222,76 @@ def test_marginal_emissions_without_congestion_are_the_marginal_units_rate(texas
               and r.gen_mw[g] > floor[g] + 1e-6 and r.gen_mw[g] < avail[g] - 1e-6]
     assert len(inside) == 1
     assert lme[0] == pytest.approx(texas.gen_co2_t_per_mwh[inside[0]], abs=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Texas-like hours and the scenario
+# ---------------------------------------------------------------------------------------------
+def test_zonal_demand_adds_up_and_flat_zones_move_less():
+    from simulation.grid.series import zonal_demand_mw
+
+    share = np.array([0.5, 0.3, 0.2])
+    flat = np.array([0.0, 1.0, 0.5])
+    at_mean = zonal_demand_mw(100.0, 100.0, share, flat)
+    np.testing.assert_allclose(at_mean, share * 100.0)  # at the mean every zone has its share
+    peak, trough = zonal_demand_mw(150.0, 100.0, share, flat), zonal_demand_mw(60.0, 100.0, share, flat)
+    assert peak.sum() == pytest.approx(150.0) and trough.sum() == pytest.approx(60.0)
+    swing = (peak - trough) / at_mean
+    assert swing[0] > swing[2] > swing[1]  # the flat zone swings least
+
+
+def test_texas_hours_peak_in_august_and_coastal_wind_blows_in_the_afternoon():
+    from simulation.grid.series import coastal_wind_cf
+
+    start = dt.datetime(2024, 1, 1)
+    s = synthetic_series(hours=8784, start=start, peak_mw=67_109.21, rng=np.random.default_rng(3), summer_peak_doy=225)
+    peak_hour = int(np.argmax(s.demand_mw))
+    assert (start + dt.timedelta(hours=peak_hour)).month == 8
+    assert s.demand_mw.max() == pytest.approx(67_109.21, rel=0.06)
+    july = synthetic_series(hours=8784, start=start, peak_mw=1.0, rng=np.random.default_rng(3))
+    assert (start + dt.timedelta(hours=int(np.argmax(july.demand_mw)))).month in (7, 8)  # the default, unchanged
+    coast = coastal_wind_cf(hours=8784, start=start, rng=np.random.default_rng(4))
+    hod = np.arange(8784) % 24
+    summer = (np.arange(8784) // 24 >= 152) & (np.arange(8784) // 24 < 244)
+    afternoon, night = summer & (hod >= 15) & (hod <= 19), summer & (hod <= 4)
+    assert coast[afternoon].mean() > coast[night].mean() + 0.1
+    assert s.wind_cf[night].mean() > s.wind_cf[afternoon].mean()  # inland: windier at night
+    assert 0.25 < coast.mean() < 0.45
+
+
+def test_scenario_zones_are_checked_against_the_grid():
+    from simulation.model import GridPivotModel
+
+    with pytest.raises(ValueError, match="grid.coastal_wind_zones: zone 'Gulf'"):
+        GridPivotModel("configs/texas_2024.toml", overrides=["run.hours=2", 'grid.coastal_wind_zones=["Gulf"]'])
+
+
+@pytest.mark.slow
+def test_texas_2024_runs_a_day_and_analyse_shows_average_and_marginal_emissions(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "texas"
+    proc = subprocess.run([sys.executable, "run.py", "run", "configs/texas_2024.toml", "--hours", "24", "--out", str(out),
+                           "--quiet"], cwd=root, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    h = pd.read_parquet(out / "hourly.parquet")
+    b = pd.read_parquet(out / "buses.parquet")
+    assert len(h) == 24 and b.bus.nunique() == 2000
+    assert h.mw_hashing.mean() > 1500  # GW-scale mining on the grid
+    # marginal emissions logged per bus, and hashing's at the marginal rate = sum of MW x LME
+    # (with several binding lines an extra MW can swap MW between units of different rates, so an
+    # LME can fall below 0 or exceed any unit's rate, like LMPs beyond the units' costs)
+    assert np.isfinite(b.lme_t_per_mwh).all() and b.lme_t_per_mwh.std() > 0
+    assert b.lme_t_per_mwh.median() == pytest.approx(0.37, abs=0.3)  # mostly gas CC at the margin
+    assert np.isfinite(h.emissions_hashing_marginal_t).all() and h.emissions_hashing_marginal_t.sum() > 0
+    proc = subprocess.run([sys.executable, "run.py", "analyse", str(out), "--no-figures"], cwd=root,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    for key in ("co2_hashing_average_t_per_mwh", "co2_hashing_marginal_t_per_mwh", "co2_ai_average_t_per_mwh",
+                "co2_ai_marginal_t_per_mwh"):
+        assert key in proc.stdout
