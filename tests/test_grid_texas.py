@@ -184,13 +184,14 @@ def test_dc_opf_equals_pandapower_on_hours_with_binding_lines(texas, august):
 # ---------------------------------------------------------------------------------------------
 # locational marginal emissions
 # ---------------------------------------------------------------------------------------------
-def test_marginal_emissions_equal_a_finite_difference_at_buses_across_a_congested_grid(texas, august):
+@pytest.mark.parametrize("formulation", ["ptdf", "btheta"])
+def test_marginal_emissions_equal_a_finite_difference_at_buses_across_a_congested_grid(texas, august, formulation):
     """LME from the solved LP's basis vs re-solving with +1 MW at the bus: 2 buses per zone and
     the two ends of every binding line, in an August evening hour where lines bind and the
     marginal units differ across Texas (LMEs from -0.06 to 2.8 tCO2/MWh)."""
     h = 259
     demand, avail, floor = hour_inputs(texas, august, h)
-    d = Dispatcher(texas, np.zeros(0, np.int64))
+    d = Dispatcher(texas, np.zeros(0, np.int64), formulation=formulation)
     base = d.solve(demand, avail, np.zeros(0), np.zeros(0), min_mw=floor)
     lme = d.marginal_emissions()
     assert base.congested.sum() >= 1
@@ -200,7 +201,7 @@ def test_marginal_emissions_equal_a_finite_difference_at_buses_across_a_congeste
     buses = np.unique(np.concatenate([ends] + per_zone))
     assert len(buses) >= 20
     assert np.ptp(lme[buses]) > 0.3  # the marginal mix differs across the congested grid
-    probe = Dispatcher(texas, np.zeros(0, np.int64))
+    probe = Dispatcher(texas, np.zeros(0, np.int64), formulation=formulation)
     probe.solve(demand, avail, np.zeros(0), np.zeros(0), min_mw=floor)
     for i in buses:
         more = demand.copy()
@@ -295,3 +296,34 @@ def test_texas_2024_runs_a_day_and_analyse_shows_average_and_marginal_emissions(
     for key in ("co2_hashing_average_t_per_mwh", "co2_hashing_marginal_t_per_mwh", "co2_ai_average_t_per_mwh",
                 "co2_ai_marginal_t_per_mwh"):
         assert key in proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# the PTDF form with lazy line limits
+# ---------------------------------------------------------------------------------------------
+def test_lazy_ptdf_form_gives_the_full_formulations_prices_flows_and_emissions(texas, august):
+    """Sampled hours with 3,000 random bid slots: the PTDF LP that holds only the lines that
+    bind or were overloaded gives the full B-theta LP's cost, LMPs, binding flows and LMEs."""
+    rng = np.random.default_rng(5)
+    bid_bus = rng.integers(0, texas.n_bus, 3000)
+    full = Dispatcher(texas, bid_bus, formulation="btheta")
+    lazy = Dispatcher(texas, bid_bus, formulation="ptdf")
+    assert lazy.formulation == "ptdf" and Dispatcher(texas, bid_bus).formulation == "ptdf"  # auto on 2,000 buses
+    congested_hours = 0
+    for h in range(5, 24 * 14, 29):
+        demand, avail, floor = hour_inputs(texas, august, h)
+        q = rng.uniform(0, 2.0, len(bid_bus))
+        price = rng.choice([12.0, 17.0, 19.0, 30.0, 6000.0], len(bid_bus))
+        a = full.solve(demand, avail, q, price, min_mw=floor)
+        lme_a = full.marginal_emissions()
+        b = lazy.solve(demand, avail, q, price, min_mw=floor)
+        lme_b = lazy.marginal_emissions()
+        assert b.cost_usd == pytest.approx(a.cost_usd, rel=1e-9)
+        np.testing.assert_allclose(b.lmp_usd_per_mwh, a.lmp_usd_per_mwh, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(b.line_flow_mw[a.congested], a.line_flow_mw[a.congested], rtol=0, atol=1e-5)
+        np.testing.assert_array_equal(b.congested, a.congested)
+        assert np.all(np.abs(b.line_flow_mw) <= texas.line_limit_mw + 1e-5)
+        np.testing.assert_allclose(lme_b, lme_a, rtol=0, atol=1e-6)
+        congested_hours += bool(a.congested.any())
+    assert congested_hours >= 5
+    assert 0 < len(lazy._active) < 100  # a few dozen of 3,206 lines ever entered the LP

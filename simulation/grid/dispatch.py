@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.linalg import splu
 
 from simulation.grid.network import Grid
 
@@ -51,6 +52,12 @@ from simulation.grid.network import Grid
 BID_PRIORITY_MARGIN_USD_PER_MWH = 1.0
 #: piecewise-linear segments of a quadratic generation cost between Pmin and capacity
 DEFAULT_COST_SEGMENTS = 4
+#: formulation="auto" uses the PTDF form with lazy line limits from this many buses on
+PTDF_FROM_BUSES = 1000
+#: a line enters the lazy PTDF LP when its flow exceeds its limit by more than this (MW)
+LAZY_VIOLATION_MW = 1e-6
+#: PTDF entries below this (MW per MW) are left out of a line row
+PTDF_ZERO = 1e-13
 #: a line is reported congested when its flow is within this of its limit (MW, relative to max(1, limit))
 CONGESTION_TOL = 1e-6
 
@@ -123,7 +130,7 @@ class Dispatcher:
     """
 
     def __init__(self, grid: Grid, bid_bus, copperplate: bool = False, voll_usd_per_mwh: float = 5000.0,
-                 cost_segments: int = DEFAULT_COST_SEGMENTS) -> None:
+                 cost_segments: int = DEFAULT_COST_SEGMENTS, formulation: str = "auto") -> None:
         bid_bus = np.asarray(bid_bus)
         if bid_bus.ndim != 1 or (bid_bus.size and not np.issubdtype(bid_bus.dtype, np.integer)):
             raise ValueError(f"bid_bus: must be a 1-D array of bus indices (got shape {bid_bus.shape}, "
@@ -145,6 +152,12 @@ class Dispatcher:
         if not (isinstance(cost_segments, (int, np.integer)) and cost_segments >= 1):
             raise ValueError(f"cost_segments must be an integer >= 1 (got {cost_segments!r}); e.g. 4")
         self.cost_segments = int(cost_segments)
+        if formulation not in ("auto", "btheta", "ptdf"):
+            raise ValueError(f"formulation must be 'auto', 'btheta' or 'ptdf' (got {formulation!r})")
+        if formulation == "auto":
+            formulation = "ptdf" if grid.n_bus >= PTDF_FROM_BUSES else "btheta"
+        self.formulation = "copperplate" if self.copperplate else formulation
+        self._lazy = self.formulation == "ptdf"
         self._segments()
         self._build()
 
@@ -183,7 +196,9 @@ class Dispatcher:
         g, nb = self.grid, self.grid.n_bus
         ng = self._n_seg
         self._n_gen, self._n_bid = g.n_gen, len(self.bid_bus)
-        if self.copperplate:
+        single = self.copperplate or self._lazy  # one balance row (copperplate, or PTDF with lazy lines)
+        self._single = single
+        if single:
             n_phi = 0
             rows = [np.zeros(ng, np.int64), np.zeros(nb, np.int64)]
             n_bal = 1
@@ -194,10 +209,10 @@ class Dispatcher:
         self._nonslack = np.flatnonzero(np.arange(nb) != g.slack)
         # balance rows: +gen, +shed (and -B phi); bid columns (-1) are added to the pool later
         a = sp.csc_matrix((np.ones(ng + nb), (np.concatenate(rows), np.arange(ng + nb))), shape=(n_bal, ng + nb))
-        self._limited = np.flatnonzero(np.isfinite(g.line_limit_mw)) if not self.copperplate else np.array([], int)
+        self._limited = np.flatnonzero(np.isfinite(g.line_limit_mw)) if not single else np.array([], int)
         row_lo = np.zeros(n_bal)
         row_hi = np.zeros(n_bal)
-        if not self.copperplate:
+        if not single:
             b_red = -g.bbus[:, self._nonslack]  # balance: ... - B phi = d
             lim = self._limited
             flow_rows = (sp.diags(g.line_b_pu[lim]) @ g.incidence[lim])[:, self._nonslack]
@@ -241,7 +256,59 @@ class Dispatcher:
         self._finite = np.isfinite(g.line_limit_mw)
         self._lim_finite = np.where(self._finite, g.line_limit_mw, 0.0)
         self._lim_or_inf = g.line_limit_mw  # |flow| / inf = 0 for unlimited lines
+        # PTDF form with lazy line limits: column buses and signs (injection +1, bid -1), the
+        # lines in the LP (row 1 + j is line _active[j]) and PTDF rows computed on demand
+        self._col_bus = np.concatenate([g.gen_bus[self._seg_gen], np.arange(nb)])
+        self._col_sign = np.ones(ng + nb)
+        self._active: list[int] = []
+        self._ptdf_rows: dict[int, np.ndarray] = {}
+        if self._lazy:
+            b_red = g.bbus[self._nonslack][:, self._nonslack].tocsc()
+            self._lu = splu(b_red)
+            self._bf = (sp.diags(g.line_b_pu) @ g.incidence).tocsr()
+            self._active_ptdf = np.zeros((0, nb))
+            self.lazy_rounds = 0  # re-solves after adding lines (for benchmarks)
 
+    # -- PTDF form with lazy line limits -------------------------------------------------------------
+    def _ptdf_row(self, line: int) -> np.ndarray:
+        """(n_bus,) PTDF row of a line: MW on it per MW injected at each bus (withdrawn at the slack)."""
+        row = self._ptdf_rows.get(line)
+        if row is None:
+            bf = self._bf.getrow(line).toarray().ravel()
+            row = np.zeros(self.grid.n_bus)
+            row[self._nonslack] = self._lu.solve(bf[self._nonslack], trans="T")
+            self._ptdf_rows[line] = row
+        return row
+
+    def _flows(self, injection: np.ndarray) -> np.ndarray:
+        """(n_line,) DC flows (MW) of balanced bus injections, through the factored B matrix."""
+        g = self.grid
+        theta = np.zeros(g.n_bus)
+        theta[self._nonslack] = self._lu.solve(injection[self._nonslack])
+        return g.line_b_pu * (theta[g.line_from] - theta[g.line_to])
+
+    def _add_lines(self, lines: np.ndarray, d: np.ndarray) -> None:
+        """Put these lines' limits into the LP: rows sum_col sign x PTDF[l, bus] x_col in
+        [-limit + PTDF[l] . d, limit + PTDF[l] . d]."""
+        g = self.grid
+        n_cols = len(self._col_bus)
+        rows = np.array([self._ptdf_row(int(l)) for l in lines])
+        coef = rows[:, self._col_bus] * self._col_sign  # (new rows, columns)
+        starts, idx, val = [], [], []
+        for r in coef:
+            nz = np.flatnonzero(np.abs(r) > PTDF_ZERO)
+            starts.append(len(idx) if not idx else sum(len(v) for v in val))
+            idx.append(nz.astype(np.int32))
+            val.append(r[nz])
+        idx_all = np.concatenate(idx) if idx else np.zeros(0, np.int32)
+        val_all = np.concatenate(val) if val else np.zeros(0)
+        starts = np.cumsum([0] + [len(v) for v in val[:-1]]).astype(np.int32)
+        shift = rows @ d
+        lim = g.line_limit_mw[lines]
+        self._h.addRows(len(lines), -lim + shift, lim + shift, len(val_all), starts, idx_all, val_all)
+        self._active.extend(int(l) for l in lines)
+        self._active_ptdf = np.vstack([self._active_ptdf, rows])
+        assert n_cols == self._h.getNumCol()
     def _grow_pool(self, bus: np.ndarray, steps: np.ndarray) -> None:
         """Make sure bus `bus[i]` has at least `steps[i]` pool columns (new ones fixed at 0)."""
         short = steps > self._pool_size[bus]
@@ -259,9 +326,22 @@ class Dispatcher:
         self._pool[new_bus, new_k] = first + np.arange(n_new)
         self._pool_size[bus] = steps
         self._n_pool += n_new
-        row = np.zeros(n_new, np.int32) if self.copperplate else new_bus.astype(np.int32)
-        self._h.addCols(n_new, np.zeros(n_new), np.zeros(n_new), np.zeros(n_new), n_new,
-                        np.arange(n_new, dtype=np.int32), row, -np.ones(n_new))
+        if self._single:
+            k = len(self._active)
+            # each new column: -1 in the balance row, -PTDF[l, bus] in every line row in the LP
+            vals = np.vstack([-np.ones((1, n_new)), -self._active_ptdf[:, new_bus]]) if k else -np.ones((1, n_new))
+            keep = np.abs(vals) > PTDF_ZERO
+            keep[0] = True
+            rows_idx = np.broadcast_to(np.arange(k + 1)[:, None], vals.shape)
+            counts = keep.sum(axis=0)
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+            self._h.addCols(n_new, np.zeros(n_new), np.zeros(n_new), np.zeros(n_new), int(counts.sum()), starts,
+                            rows_idx.T[keep.T].astype(np.int32), vals.T[keep.T])
+        else:
+            self._h.addCols(n_new, np.zeros(n_new), np.zeros(n_new), np.zeros(n_new), n_new,
+                            np.arange(n_new, dtype=np.int32), new_bus.astype(np.int32), -np.ones(n_new))
+        self._col_bus = np.concatenate([self._col_bus, new_bus])
+        self._col_sign = np.concatenate([self._col_sign, -np.ones(n_new)])
         self._pool_idx = np.arange(self._c_pool, self._c_pool + self._n_pool, dtype=np.int32)
         self._pool_hi = np.zeros(self._n_pool)
         self._pool_cost = np.zeros(self._n_pool)
@@ -336,10 +416,42 @@ class Dispatcher:
             self._pool_cost[col] = -step_price
             h.changeColsBounds(self._n_pool, self._pool_idx, self._pool_lo, self._pool_hi)
             h.changeColsCost(self._n_pool, self._pool_idx, self._pool_cost)
-        rhs = np.array([d.sum()]) if self.copperplate else d
+        rhs = np.array([d.sum()]) if self._single else d
         h.changeRowsBounds(self._n_bal, self._row_idx, rhs, rhs)
+        if self._lazy and self._active:
+            shift = self._active_ptdf @ d
+            lim = g.line_limit_mw[self._active]
+            h.changeRowsBounds(len(self._active), np.arange(1, 1 + len(self._active), dtype=np.int32),
+                               -lim + shift, lim + shift)
+        self._run(lo, hi, floor)
+        if self._lazy:
+            while True:  # add the lines the dispatch overloads, solve again (warm), until none is
+                x = np.asarray(h.getSolution().col_value)
+                inj = np.bincount(self._col_bus, self._col_sign * x[:len(self._col_bus)], g.n_bus) - d
+                flow = self._flows(inj)
+                over = np.flatnonzero(np.abs(flow) > self._lim_finite + LAZY_VIOLATION_MW)
+                over = over[self._finite[over]]
+                if not over.size:
+                    break
+                self._add_lines(over, d)
+                self.lazy_rounds += 1
+                self._run(lo, hi, floor)
+            self._lazy_flow = flow
+        status_text = self._status_text
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value)
+        y = np.asarray(sol.row_dual)
+        bid = np.zeros(self._n_bid)
+        if len(live):
+            share = x[self._c_pool + col] / step_mw  # 1.0 exactly for a step cleared in full
+            bid[live] = np.clip(q[live] * share[step_of], 0.0, q[live])
+        return self._result(x, y, d, avail, bid, status_text)
+
+    def _run(self, lo, hi, floor) -> None:
+        """Solve from the current basis; on trouble once more from scratch, then without floors."""
+        h, ns = self._h, self._n_seg
         h.run()
-        status_text = "optimal"
+        self._status_text = "optimal"
         if h.getModelStatus() != _OPTIMAL:  # numerical trouble: once more from scratch
             h.clearSolver()
             h.run()
@@ -349,18 +461,10 @@ class Dispatcher:
                 h.changeColsBounds(len(self._fixed_idx), self._fixed_idx, lo, hi)
                 h.run()
                 status = h.getModelStatus()
-                status_text = "optimal_without_min"
+                self._status_text = "optimal_without_min"
             if status != _OPTIMAL:
                 raise RuntimeError(f"dispatch: HiGHS ended with status {h.modelStatusToString(status)!r}; "
                                    "the LP should always be feasible (demand can be shed): please report this")
-        sol = h.getSolution()
-        x = np.asarray(sol.col_value)
-        y = np.asarray(sol.row_dual)
-        bid = np.zeros(self._n_bid)
-        if len(live):
-            share = x[self._c_pool + col] / step_mw  # 1.0 exactly for a step cleared in full
-            bid[live] = np.clip(q[live] * share[step_of], 0.0, q[live])
-        return self._result(x, y, d, avail, bid, status_text)
 
     def marginal_emissions(self) -> np.ndarray:
         """(n_bus,) locational marginal emissions of the last solved hour, tCO2/MWh: how much the
@@ -380,10 +484,21 @@ class Dispatcher:
         is_seg = (basic >= 0) & (basic < self._n_seg)
         rate[is_seg] = self._seg_co2[basic[is_seg]]
         _, y = h.getBasisTransposeSolve(rate)
-        y = np.asarray(y)
+        return self._nodal(np.asarray(y))
+
+    def _nodal(self, y: np.ndarray) -> np.ndarray:
+        """(n_bus,) d(objective)/d(demand at each bus) from row values y (duals, or the emission
+        analogue): the balance row's (+ PTDF-weighted line rows' in the lazy PTDF form)."""
+        nb = self.grid.n_bus
         if self.copperplate:
-            return np.full(self.grid.n_bus, y[0] + 0.0)
-        return y[:self.grid.n_bus] + 0.0
+            return np.full(nb, y[0] + 0.0)
+        if self._lazy:
+            k = len(self._active)
+            out = np.full(nb, y[0])
+            if k:
+                out = out + y[1:1 + k] @ self._active_ptdf
+            return out + 0.0
+        return y[:nb] + 0.0
 
     def _result(self, x, y, d, avail, bid, status) -> DispatchResult:
         g = self.grid
@@ -396,6 +511,10 @@ class Dispatcher:
             inj = (np.bincount(g.gen_bus, gen, g.n_bus) - np.bincount(self.bid_bus, bid, g.n_bus) + shed - d)
             flow = g.ptdf @ inj
             congested = np.zeros(g.n_line, bool)
+        elif self._lazy:
+            lmp = self._nodal(y)
+            flow = self._lazy_flow
+            congested = self._finite & (np.abs(flow) >= self._lim_finite - CONGESTION_TOL * np.maximum(1.0, self._lim_finite))
         else:
             lmp = y[:g.n_bus] + 0.0  # (+ 0.0 turns -0.0 into 0.0)
             phi = np.zeros(g.n_bus)
