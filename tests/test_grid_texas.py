@@ -327,3 +327,17 @@ def test_lazy_ptdf_form_gives_the_full_formulations_prices_flows_and_emissions(t
         congested_hours += bool(a.congested.any())
     assert congested_hours >= 5
     assert 0 < len(lazy._active) < 100  # a few dozen of 3,206 lines ever entered the LP
+
+
+def test_zones_placement_spreads_miners_by_the_given_shares():
+    from agents.population import BusInfo, _placement_weights
+
+    zones = ["Far West"] * 4 + ["West"] * 2 + ["Coast"] * 4
+    buses = BusInfo(ids=[str(i) for i in range(10)], zones=zones, load_share=np.full(10, 0.1),
+                    cheap_weight=np.zeros(10))
+    w = _placement_weights("zones:Far West=0.6, West=0.4", buses)
+    np.testing.assert_allclose(w, [0.15] * 4 + [0.2] * 2 + [0.0] * 4)
+    with pytest.raises(ValueError, match="no bus in zone 'Panhandle'"):
+        _placement_weights("zones:Panhandle=1", buses)
+    with pytest.raises(ValueError, match="zone=share"):
+        _placement_weights("zones:West", buses)
