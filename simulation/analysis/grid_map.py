@@ -93,20 +93,21 @@ def draw_hour_map(grid, buses: pd.DataFrame, hour: int, title: str = "") -> plt.
 
 def write_hour_map(run_dir: str | Path, out: str | Path, hour: int | None = None) -> Path:
     """The map of a run's hour (default: its highest-demand hour) as a PNG."""
-    from simulation.config import resolve_scenario
+    import tomllib
+
     from simulation.grid import load_grid
 
     run_dir = Path(run_dir)
-    sc = resolve_scenario(run_dir / "config.toml")
-    grid = load_grid(sc.grid.case)
+    cfg = tomllib.loads((run_dir / "config.toml").read_text())  # the run's resolved config: every key present
+    grid = load_grid(cfg["grid"]["case"])
     hourly = pd.read_parquet(run_dir / "hourly.parquet", columns=["hour", "demand_mw"])
     if hour is None:
         hour = int(hourly.loc[hourly["demand_mw"].idxmax(), "hour"])
     buses = pd.read_parquet(run_dir / "buses.parquet", filters=[("hour", "==", hour)])
-    when = pd.Timestamp(sc.bitcoin.time + 3600 * hour, unit="s", tz="UTC").tz_convert(
-        f"Etc/GMT{-sc.run.utc_offset_h:+d}")
+    when = pd.Timestamp(cfg["bitcoin"]["time"] + 3600 * hour, unit="s", tz="UTC").tz_convert(
+        f"Etc/GMT{-cfg['run']['utc_offset_h']:+d}")
     fig = draw_hour_map(grid, buses, hour, title=f"{grid.name}: hour {hour} ({when:%Y-%m-%d %H:00} local), "
-                        f"demand {hourly['demand_mw'].max() if hour is None else float(hourly.loc[hourly['hour'] == hour, 'demand_mw'].iloc[0]):,.0f} MW "
+                        f"demand {float(hourly.loc[hourly['hour'] == hour, 'demand_mw'].iloc[0]):,.0f} MW "
                         "(schematic layout: buses around their ERCOT weather zone)")
     out = Path(out)
     fig.savefig(out, dpi=90, bbox_inches="tight")
