@@ -218,7 +218,7 @@ def run_pypsa(grid, bid_bus, hours, voll, segments, cap_price):
               p_max_pu=0.0, p_min_pu=pd.DataFrame(-mw / pn, columns=bid_names),
               marginal_cost=pd.DataFrame(price, columns=bid_names))
     build = time.perf_counter() - t0
-    status, condition = n.optimize(solver_name="highs", progress=False,
+    status, condition = n.optimize(solver_name="highs", progress=False, include_objective_constant=False,
                                    solver_options={"threads": 1, "output_flag": False})
     total = time.perf_counter() - t0
     lmps = n.buses_t.marginal_price[buses].to_numpy()
