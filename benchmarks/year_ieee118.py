@@ -278,13 +278,9 @@ class NaiveModel(GridPivotModel):
     def dispatch_grid(self) -> None:
         super().dispatch_grid()  # pandapower
         t0 = time.perf_counter()
-        d, f = self.drivers, self.fleet
-        q, price = f.bid_mw.ravel(), f.bid_usd_per_mwh.ravel()
-        # the same LP as the model's: self-scheduled bids join the bus demand (GridPivotModel.dispatch_grid)
-        own = np.where(self._self_scheduled, q, 0.0)
-        demand = d.bus_demand_mw + np.bincount(self.fast_dispatcher.bid_bus, own, self.grid.n_bus)
-        q = q - own
-        ours = self.fast_dispatcher.solve(demand, d.gen_available_mw, q, price)
+        demand, q, price, _ = self.dispatch_inputs()
+        ours = self.fast_dispatcher.solve(demand, self.drivers.gen_available_mw, q, price,
+                                          min_mw=self.drivers.gen_min_mw)
         compare_dispatch(self.checks, ours, self.dispatch, q, price, self.fast_dispatcher)
         self.check_s += time.perf_counter() - t0
 
