@@ -76,10 +76,10 @@ class Recorder:
 
         def recorded():
             if len(self.hours) < n:
-                d, f = model.drivers, model.fleet
-                self.hours.append((d.bus_demand_mw.copy(), d.gen_available_mw.copy(),
-                                   None if d.gen_min_mw is None else d.gen_min_mw.copy(),
-                                   f.bid_mw.ravel().copy(), f.bid_usd_per_mwh.ravel().copy()))
+                d = model.drivers
+                demand, bid, price, _ = model.dispatch_inputs()  # what the model's LP clears
+                self.hours.append((demand.copy(), d.gen_available_mw.copy(),
+                                   None if d.gen_min_mw is None else d.gen_min_mw.copy(), bid.copy(), price.copy()))
             dispatch()
 
         model.dispatch_grid = recorded
