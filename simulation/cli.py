@@ -115,7 +115,7 @@ def cmd_run(args) -> int:
         try:
             model = GridPivotModel(sc, collect_mesa=False)
         except ValueError as e:
-            raise _UserError(str(e).splitlines()[0]) from None
+            raise _UserError(_in_file(args.config, e)) from None
     out = args.out or default_run_dir(sc)
     try:
         summary = run_scenario(sc, out, progress=not args.quiet, model=model)
@@ -123,6 +123,12 @@ def cmd_run(args) -> int:
         raise _UserError(str(e).splitlines()[0]) from None
     print(format_summary(summary, out))
     return 0
+
+
+def _in_file(config, e: Exception) -> str:
+    """A late (model-building) error's first line, prefixed with the config file it came from."""
+    line = str(e).splitlines()[0]
+    return line if config is None or line.startswith(str(config)) else f"{config}: {line}"
 
 
 def format_summary(summary: dict, out: Path) -> str:

@@ -16,9 +16,10 @@ from simulation.bitcoin.economics import PH_DAY_PER_DIFFICULTY
 from simulation.grid import HourlySeries, load_grid, synthetic_series, load_series_csv
 from simulation.grid.series import coastal_wind_cf, zonal_demand_mw
 from simulation.grid.commitment import Commitment, daily_commitment
-from simulation.bitcoin.history import difficulty_growth_per_year, load_chain_history
+from simulation.bitcoin.history import check_retarget_point, difficulty_growth_per_year, load_chain_history
 from simulation.markets import (AiSpotMarket, HostingOffers, GbmJumpPrice, HashrateShock,
-                                RestOfWorldFleet, SeriesPrice, load_price_csv, DEFAULT_POOL_SHARES)
+                                RestOfWorldFleet, SeriesPrice, load_price_csv, load_price_times, price_window,
+                                DEFAULT_POOL_SHARES)
 
 RENEWABLE_KINDS = ("wind", "solar")
 CHEAP_KINDS = ("wind", "solar", "hydro")
@@ -26,8 +27,11 @@ CHEAP_KINDS = ("wind", "solar", "hydro")
 FEE_ALPHA = 1.0 / 144.0
 
 
-def bitcoin_network(b, rng: np.random.Generator) -> BitcoinNetwork:
-    """The Bitcoin network at the scenario's chain point (`[bitcoin]`)."""
+def bitcoin_network(b, rng: np.random.Generator, backtest: bool = False) -> BitcoinNetwork:
+    """The Bitcoin network at the scenario's chain point (`[bitcoin]`); a backtest's chain point
+    must be a real retarget boundary of the shipped chain data."""
+    if backtest:
+        check_retarget_point(b.height, b.time, b.bits, b.window_first_time or b.time)
     wft = b.window_first_time or (HALVING_2024.window_first_time if b.height == HALVING_2024.height else 0)
     if not wft:
         raise ValueError("bitcoin.window_first_time: required when the chain point is not the default "
@@ -103,6 +107,9 @@ class Drivers:
             if mp.csv is None:
                 raise ValueError("markets.btc_price.csv: the 'series' model needs a CSV file; set csv = \"path.csv\"")
             values = load_price_csv(mp.csv, "btc_usd")
+            times = load_price_times(mp.csv)
+            if times is not None:  # a timed series: the run's hours, from the hour holding its start
+                values = price_window(values, times, sc.bitcoin.time, self.hours, mp.csv)
             if len(values) < self.hours:
                 raise ValueError(f"markets.btc_price.csv: {mp.csv} has {len(values)} hours but the run needs "
                                  f"{self.hours}; give a longer series or fewer run.hours")
@@ -121,7 +128,7 @@ class Drivers:
             training_share=c.training_share, rng=offer_rng)
         self._pending_offers = []
 
-        self.bitcoin = bitcoin_network(sc.bitcoin, chain_rng)
+        self.bitcoin = bitcoin_network(sc.bitcoin, chain_rng, backtest=sc.backtest.enabled)
         chain = load_chain_history()
         before = chain.time_unix <= sc.bitcoin.time
         self._chain_seen = (chain.time_unix[before].astype(float), chain.difficulty[before])

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from agents.fleet import SLOT_FIRM, SLOT_SPOT, SLOT_TRAINING, row_sum
+from simulation.bitcoin.security import attack_build_usd, attack_rent_usd_per_h, security_budget_usd_per_day
 from simulation.markets import hhi_and_nakamoto
 
 #: the headline series Mesa's DataCollector reports (model table columns)
@@ -106,6 +107,7 @@ class HourRecorder:
         lmp = d.lmp_usd_per_mwh
         lme_at_miner = m.lme[f.bus]
         cleared = f.cleared_mw
+        security = self._security(s)
         row = {
             "hour": hour,
             "unix_time": m.unix_time,
@@ -149,6 +151,7 @@ class HourRecorder:
             "dr_mw": float(np.maximum(f.baseline_mw - drawn, 0).sum() * s.grid_stress * 1.0),
             "hhi": hhi,
             "nakamoto": nakamoto,
+            **security,
             "active_miners": int(np.count_nonzero(f.active)),
             "revenue_hash_usd": float(f.revenue_hash_usd.sum()),
             "revenue_ai_usd": float(f.revenue_ai_usd.sum()),
@@ -170,6 +173,20 @@ class HourRecorder:
         self._record_buses(hour, drawn)
         self._record_blocks(intervals)
         self._record_events()
+
+    def _security(self, s) -> dict[str, float]:
+        """The hour's security outcomes: the budget paid for its blocks (as USD per day), and the
+        cost of a majority attack on the network's hash rate, rented or built."""
+        m = self.model
+        reward_btc = sum(b.subsidy_sat + b.fees_sat for b in m.blocks) / 1e8
+        network_eh_s = m.network_hs / 1e18
+        rw, sec = m.config.rest_of_world, m.config.security
+        return {
+            "security_budget_usd_per_day": float(security_budget_usd_per_day(reward_btc, s.btc_price_usd)),
+            "attack_rent_usd_per_h": float(attack_rent_usd_per_h(network_eh_s, s.hashprice_usd_per_ph_day)),
+            "attack_build_usd": float(attack_build_usd(network_eh_s, sec.asic_usd_per_th, rw.new_j_per_th,
+                                                       rw.power_cost_usd_per_mwh)),
+        }
 
     def _entity_shares(self) -> np.ndarray:
         """Hash-rate shares of every entity: our miners and the rest of the world's pools."""

@@ -131,7 +131,23 @@ def summarise(h: dict[str, np.ndarray], model) -> dict:
         "asic_mw_end": float(h["mw_asic"][-1]),
         "capex_usd": float(h["capex_usd"][-1]),
         "debt_end_usd": float(h["miner_debt_usd"][-1]),
-    }
+        "security_budget_usd_per_day_mean": mean("security_budget_usd_per_day"),
+        "attack_rent_usd_per_h_mean": mean("attack_rent_usd_per_h"),
+        "attack_build_usd_end": float(h["attack_build_usd"][-1]),
+        "hhi_mean": mean("hhi"),
+        "nakamoto_min": int(h["nakamoto"].min()),
+    } | _backtest_summary(model)
+
+
+def _backtest_summary(model) -> dict:
+    """A backtest's score: simulated vs real difficulty at the retargets after block 840,000."""
+    if not model.config.backtest.enabled:
+        return {}
+    from simulation.bitcoin.history import score_retargets
+
+    score = score_retargets([(r.height, r.new_bits) for r in model.bitcoin.retargets])
+    return {"backtest_retargets_scored": score.n, "backtest_median_abs_error_pct": score.median_abs_pct,
+            "backtest_worst_abs_error_pct": score.worst_abs_pct}
 
 
 def _network_script(sc: Scenario):

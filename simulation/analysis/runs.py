@@ -64,6 +64,10 @@ def outcomes(t: dict[str, pd.DataFrame]) -> dict[str, float]:
         out["co2_hashing_marginal_t_per_mwh"] = _per(out["emissions_hashing_marginal_t"], mwh["hashing"])
         out["co2_ai_average_t_per_mwh"] = _per(out["emissions_ai_t"], mwh["ai"])
         out["co2_ai_marginal_t_per_mwh"] = _per(out["emissions_ai_marginal_t"], mwh["ai"])
+    if "security_budget_usd_per_day" in h:  # logs from before the security columns lack them
+        out["security_budget_usd_per_day_mean"] = float(h["security_budget_usd_per_day"].mean())
+        out["attack_rent_usd_per_h_mean"] = float(h["attack_rent_usd_per_h"].mean())
+        out["attack_build_usd_end"] = float(h["attack_build_usd"].iloc[-1])
     out["hhi_mean"] = float(h["hhi"].mean())
     out["nakamoto_min"] = int(h["nakamoto"].min())
     out["miners_active_end"] = int(h["active_miners"].iloc[-1])

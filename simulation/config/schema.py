@@ -268,6 +268,16 @@ class HashrateScriptConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BacktestConfig:
+    enabled: bool = _f(False, "a backtest against the real chain: the chain point must be a real retarget boundary of the shipped chain data, and `analyse` scores simulated difficulty against the real one at every retarget")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecurityConfig:
+    asic_usd_per_th: float = _f(20.0, "price of new ASICs, for the cost of building a 51 % attack (~20 USD/TH, 2023, <25 J/TH class); they run at rest_of_world.new_j_per_th on power at rest_of_world.power_cost_usd_per_mwh", "USD/TH", ge=0)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Scenario:
     """A whole scenario. With a [hashrate] script the run is network-only (no grid, no miners)."""
 
@@ -282,6 +292,8 @@ class Scenario:
     finance: FinanceConfig = _sub(FinanceConfig, "hurdle rate, debt and the lending limit")
     expectations: ExpectationsConfig = _sub(ExpectationsConfig, "what miners expect when they value a MW over years")
     demand_response: DemandResponseConfig = _sub(DemandResponseConfig, "demand response and 4CP")
+    security: SecurityConfig = _sub(SecurityConfig, "costing a majority attack")
+    backtest: BacktestConfig = _sub(BacktestConfig, "replaying history against the real chain")
     hashrate: HashrateScriptConfig | None = _f(None, "scripted hash-rate path: a network-only run")
 
 
