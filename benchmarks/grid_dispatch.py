@@ -81,7 +81,9 @@ def time_pandapower(grid, bid_bus, demand, bid_mw, price, hours: int):
         lim = grid.line_limit_mw[k]
         pp.create_line_from_parameters(net, int(grid.line_from[k]), int(grid.line_to[k]), length_km=1.0,
                                        r_ohm_per_km=0.0, x_ohm_per_km=grid.line_x_pu[k] * vn ** 2 / grid.base_mva,
-                                       c_nf_per_km=0.0, max_i_ka=lim / (math.sqrt(3) * vn) if np.isfinite(lim) else 1e5)
+                                       c_nf_per_km=0.0, max_i_ka=lim / (math.sqrt(3) * vn) if np.isfinite(lim) else 1e5,
+                                       # without it rundcopp ignores line limits (an easier problem than ours)
+                                       max_loading_percent=100.0 if np.isfinite(lim) else np.nan)
     loads = [pp.create_load(net, int(i), p_mw=0.0, controllable=False) for i in range(grid.n_bus)]
     slack_unit = int(np.flatnonzero(grid.gen_bus == grid.slack)[0])
     for g in range(grid.n_gen):

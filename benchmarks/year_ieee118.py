@@ -197,8 +197,20 @@ class PandapowerDispatch:
         self.flex = pp.create_loads(net, self.bid_bus, p_mw=0.0, min_p_mw=0.0, max_p_mw=0.0, controllable=True)
         self.flex_cost = pp.create_poly_costs(net, self.flex, "load", cp1_eur_per_mw=0.0)
         self.net = net
+        self._lme = None
 
-    def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh) -> DispatchResult:
+    def marginal_emissions(self) -> np.ndarray:
+        """The model logs LMEs every hour; pandapower has no basis to give them, so they come from
+        our LP on the same hour's inputs (a warm re-solve, ~1 ms against rundcopp's ~500)."""
+        if self._lme is None:
+            self._lme = Dispatcher(self.grid, self.bid_bus, voll_usd_per_mwh=self.voll)
+        self._lme.solve(*self._last)
+        return self._lme.marginal_emissions()
+
+    def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh, min_mw=None) -> DispatchResult:
+        if min_mw is not None and np.any(np.asarray(min_mw) > 0):
+            raise ValueError("PandapowerDispatch: this baseline has no unit floors (min_mw); use a case without Pmin")
+        self._last = (demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh)
         net, g = self.net, self.grid
         cap = self.voll - BID_PRIORITY_MARGIN_USD_PER_MWH
         net.load.loc[self.demand, "p_mw"] = demand_mw
@@ -267,7 +279,8 @@ class NaiveModel(GridPivotModel):
         super().dispatch_grid()  # pandapower
         t0 = time.perf_counter()
         demand, q, price, _ = self.dispatch_inputs()
-        ours = self.fast_dispatcher.solve(demand, self.drivers.gen_available_mw, q, price)
+        ours = self.fast_dispatcher.solve(demand, self.drivers.gen_available_mw, q, price,
+                                          min_mw=self.drivers.gen_min_mw)
         compare_dispatch(self.checks, ours, self.dispatch, q, price, self.fast_dispatcher)
         self.check_s += time.perf_counter() - t0
 

@@ -14,6 +14,8 @@ import numpy as np
 from simulation.bitcoin import HALVING_2024, BitcoinNetwork, make_fee_model
 from simulation.bitcoin.economics import PH_DAY_PER_DIFFICULTY
 from simulation.grid import HourlySeries, load_grid, synthetic_series, load_series_csv
+from simulation.grid.series import coastal_wind_cf, zonal_demand_mw
+from simulation.grid.commitment import Commitment, daily_commitment
 from simulation.bitcoin.history import check_retarget_point, difficulty_growth_per_year, load_chain_history
 from simulation.markets import (AiSpotMarket, HostingOffers, GbmJumpPrice, HashrateShock,
                                 RestOfWorldFleet, SeriesPrice, load_price_csv, load_price_times, price_window,
@@ -60,14 +62,43 @@ class Drivers:
         self.series: HourlySeries = synthetic_series(
             hours=self.hours, start=start, peak_mw=peak, rng=series_rng, noise=sc.grid.demand_noise,
             heatwave_start_day=hw.start_day if hw.start_day >= 0 else None, heatwave_days=hw.days,
-            heatwave_demand_factor=hw.demand_factor, heatwave_wind_factor=hw.renewable_factor)
+            heatwave_demand_factor=hw.demand_factor, heatwave_wind_factor=hw.renewable_factor,
+            summer_peak_doy=sc.grid.summer_peak_day)
         if sc.grid.demand_csv is not None:
             self.series = load_series_csv(sc.grid.demand_csv, self.hours, base=self.series)
         self._share = np.asarray(g.demand_share, float)
+        zones = set(g.bus_zone.tolist())
+        for what, names in (("zone_flatness", sc.grid.zone_flatness), ("coastal_wind_zones", sc.grid.coastal_wind_zones)):
+            unknown = sorted(set(names) - zones)
+            if unknown:
+                raise ValueError(f"grid.{what}: zone {unknown[0]!r} is not in grid {g.name!r}; its zones are "
+                                 f"{', '.join(sorted(zones))}")
+        # zonal demand: None when every zone follows the system shape (bus demand = system x share)
+        self._flatness = None
+        if any(v > 0 for v in sc.grid.zone_flatness.values()):
+            self._flatness = np.array([sc.grid.zone_flatness.get(z, 0.0) for z in g.bus_zone.tolist()])
+            self._mean_demand_mw = float(self.series.demand_mw.mean())
         self._is_wind = np.asarray([k == "wind" for k in g.gen_kind])
+        # coastal wind (drawn after the series, from the same stream: runs without it are unchanged)
+        self._coast_wind = None
+        self._is_coast_wind = np.zeros(g.n_gen, bool)
+        if sc.grid.coastal_wind_zones:
+            self._is_coast_wind = self._is_wind & np.isin(g.bus_zone[g.gen_bus], list(sc.grid.coastal_wind_zones))
+            self._coast_wind = coastal_wind_cf(
+                hours=self.hours, start=start, rng=series_rng,
+                heatwave_start_day=hw.start_day if hw.start_day >= 0 else None, heatwave_days=hw.days,
+                heatwave_wind_factor=hw.renewable_factor)
         self._is_solar = np.asarray([k == "solar" for k in g.gen_kind])
         self.bus_demand_mw = np.zeros(g.n_bus)
         self.gen_available_mw = np.asarray(g.gen_cap_mw, float).copy()
+        # units with a minimum output (full MATPOWER cases) run on a daily commitment; None: no floors
+        self.commitment: Commitment | None = None
+        if np.any(g.gen_min_mw > 0):
+            wind = self.series.wind_cf
+            if self._coast_wind is not None:
+                wind = np.where(self._is_coast_wind, self._coast_wind[:, None], wind[:, None])
+            self.commitment = daily_commitment(g, self.series.demand_mw, wind, self.series.solar_cf)
+        self.gen_min_mw: np.ndarray | None = None
         # 30-day trailing peak for the stress (likely 4CP) signal
         self._trailing_peak = np.maximum.accumulate(self.series.demand_mw)
 
@@ -154,11 +185,22 @@ class Drivers:
         s = self.series
         cap = np.asarray(self.grid.gen_cap_mw, float)
         avail = np.where(self._is_wind, cap * s.wind_cf[hour], np.where(self._is_solar, cap * s.solar_cf[hour], cap))
+        if self._coast_wind is not None:
+            avail = np.where(self._is_coast_wind, cap * self._coast_wind[hour], avail)
+        if self.commitment is not None:
+            avail = self.commitment.available_mw(hour, avail)
+        if self._flatness is not None:
+            return zonal_demand_mw(float(s.demand_mw[hour]), self._mean_demand_mw, self._share, self._flatness), avail
         return s.demand_mw[hour] * self._share, avail
+
+    def min_output(self, hour: int) -> np.ndarray | None:
+        """Minimum output per generator (MW) at `hour` (committed units' Pmin), or None without floors."""
+        return None if self.commitment is None else self.commitment.floor_mw(hour)
 
     def advance(self, hour: int) -> None:
         """Move every exogenous process to `hour`."""
         self.bus_demand_mw, self.gen_available_mw = self.grid_state(hour)
+        self.gen_min_mw = self.min_output(hour)
         if hour:
             self.btc_price_usd = float(self.btc.step())
         local_hour = (dt.datetime.fromtimestamp(self.sc.bitcoin.time + 3600 * hour, dt.timezone.utc).hour

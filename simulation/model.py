@@ -92,8 +92,9 @@ class GridPivotModel(mesa.Model):
         self.lmp_history = LmpHistory(self.grid.n_bus, max(sc.expectations.power_memory_hours, 168))
         nothing = np.zeros(self.fleet.bid_mw.size)
         for hour in range(24):
-            self.lmp = self.dispatcher.solve(*self.drivers.grid_state(min(hour, self.hours - 1)), nothing,
-                                             nothing).lmp_usd_per_mwh
+            h0 = min(hour, self.hours - 1)
+            self.lmp = self.dispatcher.solve(*self.drivers.grid_state(h0), nothing, nothing,
+                                             min_mw=self.drivers.min_output(h0)).lmp_usd_per_mwh
             self.lmp_history.push(self.lmp)
         self.signals: MarketSignals | None = None
         self.dispatch = None
@@ -218,7 +219,8 @@ class GridPivotModel(mesa.Model):
         that would shed consumers, and are curtailed first when the grid is short."""
         d = self.drivers
         demand, bid, price, own = self.dispatch_inputs()
-        self.dispatch = self.dispatcher.solve(demand, d.gen_available_mw, bid, price)
+        self.dispatch = self.dispatcher.solve(demand, d.gen_available_mw, bid, price, min_mw=d.gen_min_mw)
+        self.lme = self.dispatcher.marginal_emissions()  # tCO2/MWh per bus
         shed_share = np.divide(self.dispatch.shed_mw, demand, out=np.zeros_like(demand), where=demand > 0)
         self._own_served_mw = own * (1.0 - shed_share[self.dispatcher.bid_bus])
         self.consumer_shed_mw = shed_share * d.bus_demand_mw

@@ -105,6 +105,7 @@ class HourRecorder:
         shares = self._entity_shares()
         hhi, nakamoto = hhi_and_nakamoto(shares)
         lmp = d.lmp_usd_per_mwh
+        lme_at_miner = m.lme[f.bus]
         cleared = f.cleared_mw
         security = self._security(s)
         row = {
@@ -142,6 +143,10 @@ class HourRecorder:
             "emissions_t": float(d.emissions_t),
             "emissions_hashing_t": per_mwh * mw_hashing,
             "emissions_ai_t": per_mwh * mw_ai,
+            "emissions_hashing_marginal_t": float(hash_mw @ lme_at_miner),
+            "emissions_ai_marginal_t": float(ai_mw @ lme_at_miner),
+            "emissions_rate_t_per_mwh": per_mwh,
+            "lme_mean_t_per_mwh": float(m.lme @ demand / demand_mw) if demand_mw > 0 else float(m.lme.mean()),
             "grid_stress": bool(s.grid_stress),
             "dr_mw": float(np.maximum(f.baseline_mw - drawn, 0).sum() * s.grid_stress * 1.0),
             "hhi": hhi,
@@ -222,7 +227,8 @@ class HourRecorder:
         self.tables["buses"].add(hour, {
             "lmp_usd_per_mwh": d.lmp_usd_per_mwh, "demand_mw": m.drivers.bus_demand_mw,
             "miner_mw": np.bincount(m.fleet.bus, weights=drawn, minlength=nb),
-            "generation_mw": np.bincount(m.grid.gen_bus, weights=d.gen_mw, minlength=nb), "shed_mw": m.consumer_shed_mw})
+            "generation_mw": np.bincount(m.grid.gen_bus, weights=d.gen_mw, minlength=nb), "shed_mw": m.consumer_shed_mw,
+            "lme_t_per_mwh": m.lme})
 
     def _record_blocks(self, intervals: np.ndarray) -> None:
         rows = self.tables["blocks"].rows

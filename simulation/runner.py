@@ -121,6 +121,8 @@ def summarise(h: dict[str, np.ndarray], model) -> dict:
         "emissions_t": mwh("emissions_t"),
         "emissions_hashing_t": mwh("emissions_hashing_t"),
         "emissions_ai_t": mwh("emissions_ai_t"),
+        "emissions_hashing_marginal_t": mwh("emissions_hashing_marginal_t"),
+        "emissions_ai_marginal_t": mwh("emissions_ai_marginal_t"),
         "miner_cash_end_usd": float(h["miner_cash_usd"][-1]),
         "ai_mw_start": float(h["mw_committed_ai"][0]),
         "ai_mw_end": float(h["mw_committed_ai"][-1]),

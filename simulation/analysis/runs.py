@@ -57,6 +57,13 @@ def outcomes(t: dict[str, pd.DataFrame]) -> dict[str, float]:
     out["emissions_t"] = float(h["emissions_t"].sum())
     out["emissions_hashing_t"] = float(h["emissions_hashing_t"].sum())
     out["emissions_ai_t"] = float(h["emissions_ai_t"].sum())
+    if "emissions_hashing_marginal_t" in h:  # logs from before marginal emissions lack these
+        out["emissions_hashing_marginal_t"] = float(h["emissions_hashing_marginal_t"].sum())
+        out["emissions_ai_marginal_t"] = float(h["emissions_ai_marginal_t"].sum())
+        out["co2_hashing_average_t_per_mwh"] = _per(out["emissions_hashing_t"], mwh["hashing"])
+        out["co2_hashing_marginal_t_per_mwh"] = _per(out["emissions_hashing_marginal_t"], mwh["hashing"])
+        out["co2_ai_average_t_per_mwh"] = _per(out["emissions_ai_t"], mwh["ai"])
+        out["co2_ai_marginal_t_per_mwh"] = _per(out["emissions_ai_marginal_t"], mwh["ai"])
     if "security_budget_usd_per_day" in h:  # logs from before the security columns lack them
         out["security_budget_usd_per_day_mean"] = float(h["security_budget_usd_per_day"].mean())
         out["attack_rent_usd_per_h_mean"] = float(h["attack_rent_usd_per_h"].mean())
