@@ -132,7 +132,7 @@ class Grid:
         for name, n in (("bus_zone", nb), ("demand_share", nb), ("line_to", nl), ("line_x_pu", nl),
                         ("line_limit_mw", nl), ("gen_cap_mw", ng), ("gen_cost_usd_per_mwh", ng),
                         ("gen_co2_t_per_mwh", ng), ("gen_kind", ng), ("gen_name", ng),
-                        ("gen_min_mw", ng), ("gen_cost_quad_usd_per_mw2h", ng), ("bus_name", nb)):
+                        ("gen_min_mw", ng), ("gen_cost_quad_usd_per_mw2h", ng)):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"grid.{name}: has {len(getattr(self, name))} entries, expected {n}; "
                                  "give one entry per bus, line or generator")
@@ -311,7 +311,7 @@ class Grid:
         ids = self.bus_ids.tolist()
         for i, b in enumerate(ids):
             g.add_node(b, demand_share=float(self.demand_share[i]), zone=str(self.bus_zone[i]),
-                       name=str(self.bus_name[i]))
+                       **({} if self.bus_name is None else {"name": str(self.bus_name[i])}))
         for k in range(self.n_line):
             f, t = ids[self.line_from[k]], ids[self.line_to[k]]
             g.add_edge(f, t, line=k, from_bus=f, x_pu=float(self.line_x_pu[k]),
@@ -339,7 +339,8 @@ class Grid:
         if share.sum() > 0 and abs(share.sum() - 1.0) > 1e-12:  # relative weights -> shares
             share = share / share.sum()
         zone = [str(g.nodes[b].get("zone", "")) for b in ids]
-        bus_name = [str(g.nodes[b].get("name", b)) for b in ids]
+        named = any("name" in g.nodes[b] for b in ids)
+        bus_name = [str(g.nodes[b].get("name", b)) for b in ids] if named else None
 
         edges = list(g.edges(keys=True, data=True)) if g.is_multigraph() else \
             [(u, v, 0, d) for u, v, d in g.edges(data=True)]
