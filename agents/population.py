@@ -99,13 +99,30 @@ def _placement_weights(rule: str, buses: BusInfo) -> np.ndarray:
         w = np.asarray(buses.load_share, float)
     elif rule == "cheap":
         w = np.asarray(buses.cheap_weight, float)
+    elif rule.startswith("zones:"):  # zones:Far West=0.5,West=0.2,...: a zone's share spread over its buses
+        w = np.zeros(n)
+        zones = np.array(buses.zones)
+        for part in rule.split(":", 1)[1].split(","):
+            name, _, share = part.partition("=")
+            name = name.strip()
+            try:
+                share = float(share)
+            except ValueError:
+                raise ValueError(f"population.placement: {part.strip()!r} needs 'zone=share' with a number "
+                                 "(e.g. 'zones:Far West=0.5,North=0.5')") from None
+            at = zones == name
+            if not at.any():
+                raise ValueError(f"population.placement: no bus in zone {name!r}; zones are {sorted(set(buses.zones))}")
+            if share < 0:
+                raise ValueError(f"population.placement: zone {name!r} has share {share:g} < 0; give shares >= 0")
+            w[at] += share / at.sum()
     elif rule.startswith("zone:"):
         zone = rule.split(":", 1)[1]
         w = np.array([z == zone for z in buses.zones], float)
         if not w.any():
             raise ValueError(f"population.placement: no bus in zone {zone!r}; zones are {sorted(set(buses.zones))}")
     else:
-        raise ValueError(f"population.placement: unknown rule {rule!r}; use 'cheap', 'load', 'uniform' or 'zone:<name>'")
+        raise ValueError(f"population.placement: unknown rule {rule!r}; use 'cheap', 'load', 'uniform', 'zone:<name>' or 'zones:<name>=<share>,...'")
     if w.sum() <= 0:
         w = np.ones(n)
     return w / w.sum()

@@ -165,7 +165,22 @@ class PandapowerDispatch(PandapowerMarket):
     at VOLL - 1 USD/MWh), inflexible demand that can be shed at VOLL (a generator per bus, up to
     its demand)."""
 
-    def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh) -> DispatchResult:
+    def __init__(self, grid, bid_bus: np.ndarray, voll_usd_per_mwh: float) -> None:
+        super().__init__(grid, bid_bus, voll_usd_per_mwh)
+        self._lme = None
+
+    def marginal_emissions(self) -> np.ndarray:
+        """The model logs LMEs every hour; pandapower has no basis to give them, so they come from
+        our LP on the same hour's inputs (a warm re-solve, ~1 ms against rundcopp's ~500)."""
+        if self._lme is None:
+            self._lme = Dispatcher(self.grid, self.bid_bus, voll_usd_per_mwh=self.voll)
+        self._lme.solve(*self._last)
+        return self._lme.marginal_emissions()
+
+    def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh, min_mw=None) -> DispatchResult:
+        if min_mw is not None and np.any(np.asarray(min_mw) > 0):
+            raise ValueError("PandapowerDispatch: this baseline has no unit floors (min_mw); use a case without Pmin")
+        self._last = (demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh)
         return super().solve(demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh, PDIPM_MAX_IT=1000)
 
 
@@ -203,7 +218,7 @@ class NaiveModel(GridPivotModel):
         cleared = super().dispatch_grid(inputs, bid_mw, bid_usd_per_mwh)  # pandapower
         t0 = time.perf_counter()
         demand, q, price, _ = self.dispatch_inputs(inputs, bid_mw, bid_usd_per_mwh)  # the market the model cleared
-        ours = self.fast_dispatcher.solve(demand, inputs.gen_available_mw, q, price)
+        ours = self.fast_dispatcher.solve(demand, inputs.gen_available_mw, q, price, min_mw=inputs.gen_min_mw)
         compare_dispatch(self.checks, ours, cleared.dispatch, q, price, self.fast_dispatcher)
         self.check_s += time.perf_counter() - t0
         return cleared

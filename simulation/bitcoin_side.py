@@ -11,15 +11,18 @@ import numpy as np
 
 from simulation.bitcoin import HALVING_2024, BitcoinNetwork, bits_to_difficulty, make_fee_model
 from simulation.bitcoin.economics import PH_DAY_PER_DIFFICULTY
-from simulation.bitcoin.history import difficulty_growth_per_year, load_chain_history
+from simulation.bitcoin.history import check_retarget_point, difficulty_growth_per_year, load_chain_history
 from simulation.markets import DEFAULT_POOL_SHARES, HashrateShock, RestOfWorldFleet
 
 #: weight of one hour in the fee-per-block estimate miners value blocks with (~a day)
 FEE_ALPHA = 1.0 / 144.0
 
 
-def bitcoin_network(b, rng: np.random.Generator) -> BitcoinNetwork:
-    """The Bitcoin network at the scenario's chain point (`[bitcoin]`)."""
+def bitcoin_network(b, rng: np.random.Generator, backtest: bool = False) -> BitcoinNetwork:
+    """The Bitcoin network at the scenario's chain point (`[bitcoin]`); a backtest's chain point
+    must be a real retarget boundary of the shipped chain data."""
+    if backtest:
+        check_retarget_point(b.height, b.time, b.bits, b.window_first_time or b.time)
     wft = b.window_first_time or (HALVING_2024.window_first_time if b.height == HALVING_2024.height else 0)
     if not wft:
         raise ValueError("bitcoin.window_first_time: required when the chain point is not the default "
@@ -33,7 +36,7 @@ class BitcoinSide:
 
     def __init__(self, sc, rng: np.random.Generator) -> None:
         self.sc = sc
-        self.network = bitcoin_network(sc.bitcoin, rng)
+        self.network = bitcoin_network(sc.bitcoin, rng, backtest=sc.backtest.enabled)
         chain = load_chain_history()
         before = chain.time_unix <= sc.bitcoin.time
         self._chain_seen = (chain.time_unix[before].astype(float), chain.difficulty[before])

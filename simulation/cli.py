@@ -22,7 +22,8 @@ examples:
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", nargs="?", help="scenario TOML (default: the built-in default scenario)")
+    p.add_argument("config", nargs="?", help="scenario TOML, or a named scenario such as halving_2024 "
+                                            "(default: the built-in default scenario)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field by its dotted path, e.g. --set grid.copperplate=true "
                         "(value parsed as TOML; repeatable)")
@@ -56,11 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("batch", help="run a parameter sweep x seeds in parallel (resumable)",
                        description="Run every point of a sweep file x its replications in parallel processes "
                                    "(or on Ray); re-running the same command resumes.")
-    p.add_argument("sweep", type=Path, help="sweep TOML (base scenario, parameters, replications)")
+    p.add_argument("sweep", type=Path, help="sweep TOML (base scenario, parameters, replications), or a named "
+                                            "sweep such as halving_prices")
     p.add_argument("--workers", type=int, default=None, help="parallel processes (default: CPU count)")
     p.add_argument("--out", type=Path, help="batch folder (default: batches/<sweep name>)")
     p.add_argument("--backend", choices=["process", "ray"], default="process", help="where runs execute")
-    p.add_argument("--address", help="Ray cluster address (with --backend ray; default: a local Ray)")
+    p.add_argument("--address", help="existing Ray cluster: host:6379 or ray://host:10001 (with --backend ray; "
+                                     "default: start a local Ray)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("viz", help="open the model in Mesa's browser visualisation",
@@ -89,13 +92,14 @@ class _UserError(Exception):
 
 def _load(args, **extra):
     from simulation.config import ConfigError, load_scenario
+    from simulation.config.named import scenario_file
 
     overrides = list(args.overrides)
     for key, value in extra.items():
         if value is not None:
             overrides.append(f"{key}={value}")
     try:
-        return load_scenario(args.config, overrides)
+        return load_scenario(scenario_file(args.config), overrides)
     except (ConfigError, ValueError, FileNotFoundError) as e:
         raise _UserError(str(e).splitlines()[0]) from None
 
@@ -111,7 +115,7 @@ def cmd_run(args) -> int:
         try:
             model = GridPivotModel(sc, collect_mesa=False)
         except ValueError as e:
-            raise _UserError(str(e).splitlines()[0]) from None
+            raise _UserError(_in_file(args.config, e)) from None
     out = args.out or default_run_dir(sc)
     try:
         summary = run_scenario(sc, out, progress=not args.quiet, model=model)
@@ -119,6 +123,12 @@ def cmd_run(args) -> int:
         raise _UserError(str(e).splitlines()[0]) from None
     print(format_summary(summary, out))
     return 0
+
+
+def _in_file(config, e: Exception) -> str:
+    """A late (model-building) error's first line, prefixed with the config file it came from."""
+    line = str(e).splitlines()[0]
+    return line if config is None or line.startswith(str(config)) else f"{config}: {line}"
 
 
 def format_summary(summary: dict, out: Path) -> str:
@@ -157,9 +167,10 @@ def cmd_analyse(args) -> int:
 
 def cmd_batch(args) -> int:
     from simulation.batch import run_batch
+    from simulation.config.named import sweep_file
 
     try:
-        result = run_batch(args.sweep, workers=args.workers, out=args.out, backend=args.backend,
+        result = run_batch(sweep_file(args.sweep), workers=args.workers, out=args.out, backend=args.backend,
                            address=args.address, progress=not args.quiet)
     except (FileNotFoundError, ValueError) as e:
         raise _UserError(str(e).splitlines()[0]) from None

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.grid import HourlySeries, load_grid, synthetic_series, load_series_csv
-from simulation.markets import AiSpotMarket, HostingOffers, GbmJumpPrice, SeriesPrice, load_price_csv
+from simulation.grid.series import coastal_wind_cf, zonal_demand_mw
+from simulation.grid.commitment import Commitment, daily_commitment
+from simulation.markets import (AiSpotMarket, HostingOffers, GbmJumpPrice, SeriesPrice, load_price_csv,
+                                load_price_times, price_window)
 
 RENEWABLE_KINDS = ("wind", "solar")
 CHEAP_KINDS = ("wind", "solar", "hydro")
@@ -32,6 +35,7 @@ class HourInputs:
     ai_price_usd_per_gpu_hour: float
     ai_demand_fraction: float  # share of idle GPUs that find spot jobs this hour
     near_peak: bool  # demand near the trailing peak (a likely 4CP hour)
+    gen_min_mw: np.ndarray | None = None  # committed units' minimum output (MW); None: no floors
 
 
 class Drivers:
@@ -56,18 +60,49 @@ class Drivers:
         self.series: HourlySeries = synthetic_series(
             hours=self.hours, start=start, peak_mw=peak, rng=series_rng, noise=sc.grid.demand_noise,
             heatwave_start_day=hw.start_day if hw.start_day >= 0 else None, heatwave_days=hw.days,
-            heatwave_demand_factor=hw.demand_factor, heatwave_wind_factor=hw.renewable_factor)
+            heatwave_demand_factor=hw.demand_factor, heatwave_wind_factor=hw.renewable_factor,
+            summer_peak_doy=sc.grid.summer_peak_day)
         if sc.grid.demand_csv is not None:
             self.series = load_series_csv(sc.grid.demand_csv, self.hours, base=self.series)
         self._share = np.asarray(g.demand_share, float)
+        zones = set(g.bus_zone.tolist())
+        for what, names in (("zone_flatness", sc.grid.zone_flatness), ("coastal_wind_zones", sc.grid.coastal_wind_zones)):
+            unknown = sorted(set(names) - zones)
+            if unknown:
+                raise ValueError(f"grid.{what}: zone {unknown[0]!r} is not in grid {g.name!r}; its zones are "
+                                 f"{', '.join(sorted(zones))}")
+        # zonal demand: None when every zone follows the system shape (bus demand = system x share)
+        self._flatness = None
+        if any(v > 0 for v in sc.grid.zone_flatness.values()):
+            self._flatness = np.array([sc.grid.zone_flatness.get(z, 0.0) for z in g.bus_zone.tolist()])
+            self._mean_demand_mw = float(self.series.demand_mw.mean())
         self._is_wind = np.asarray([k == "wind" for k in g.gen_kind])
+        # coastal wind (drawn after the series, from the same stream: runs without it are unchanged)
+        self._coast_wind = None
+        self._is_coast_wind = np.zeros(g.n_gen, bool)
+        if sc.grid.coastal_wind_zones:
+            self._is_coast_wind = self._is_wind & np.isin(g.bus_zone[g.gen_bus], list(sc.grid.coastal_wind_zones))
+            self._coast_wind = coastal_wind_cf(
+                hours=self.hours, start=start, rng=series_rng,
+                heatwave_start_day=hw.start_day if hw.start_day >= 0 else None, heatwave_days=hw.days,
+                heatwave_wind_factor=hw.renewable_factor)
         self._is_solar = np.asarray([k == "solar" for k in g.gen_kind])
+        # units with a minimum output (full MATPOWER cases) run on a daily commitment; None: no floors
+        self.commitment: Commitment | None = None
+        if np.any(g.gen_min_mw > 0):
+            wind = self.series.wind_cf
+            if self._coast_wind is not None:
+                wind = np.where(self._is_coast_wind, self._coast_wind[:, None], wind[:, None])
+            self.commitment = daily_commitment(g, self.series.demand_mw, wind, self.series.solar_cf)
 
         mp = sc.markets.btc_price
         if mp.model == "series":
             if mp.csv is None:
                 raise ValueError("markets.btc_price.csv: the 'series' model needs a CSV file; set csv = \"path.csv\"")
             values = load_price_csv(mp.csv, "btc_usd")
+            times = load_price_times(mp.csv)
+            if times is not None:  # a timed series: the run's hours, from the hour holding its start
+                values = price_window(values, times, sc.bitcoin.time, self.hours, mp.csv)
             if len(values) < self.hours:
                 raise ValueError(f"markets.btc_price.csv: {mp.csv} has {len(values)} hours but the run needs "
                                  f"{self.hours}; give a longer series or fewer run.hours")
@@ -95,7 +130,17 @@ class Drivers:
         s = self.series
         cap = np.asarray(self.grid.gen_cap_mw, float)
         avail = np.where(self._is_wind, cap * s.wind_cf[hour], np.where(self._is_solar, cap * s.solar_cf[hour], cap))
+        if self._coast_wind is not None:
+            avail = np.where(self._is_coast_wind, cap * self._coast_wind[hour], avail)
+        if self.commitment is not None:
+            avail = self.commitment.available_mw(hour, avail)
+        if self._flatness is not None:
+            return zonal_demand_mw(float(s.demand_mw[hour]), self._mean_demand_mw, self._share, self._flatness), avail
         return s.demand_mw[hour] * self._share, avail
+
+    def min_output(self, hour: int) -> np.ndarray | None:
+        """Minimum output per generator (MW) at `hour` (committed units' Pmin), or None without floors."""
+        return None if self.commitment is None else self.commitment.floor_mw(hour)
 
     def advance(self, hour: int) -> HourInputs:
         """Move every exogenous process to `hour`; its inputs."""
@@ -107,7 +152,7 @@ class Drivers:
         self.ai_price_usd_per_gpu_hour, self.ai_demand_fraction = self.ai.step(local_hour)
         self._pending_offers.extend(self.offers.step())
         return HourInputs(hour, bus_demand_mw, gen_available_mw, self.btc_price_usd, self.ai_price_usd_per_gpu_hour,
-                          self.ai_demand_fraction, self.near_peak(hour))
+                          self.ai_demand_fraction, self.near_peak(hour), self.min_output(hour))
 
     def near_peak(self, hour: int) -> bool:
         """Demand near the trailing 30-day peak: a likely system peak (4CP). In the first week

@@ -55,6 +55,7 @@ class Cleared:
     dispatch: DispatchResult
     own_served_mw: np.ndarray  # self-scheduled (firm) hashing served, per bid slot (MW)
     consumer_shed_mw: np.ndarray  # consumers' load shed per bus (MW)
+    lme_t_per_mwh: np.ndarray  # locational marginal emissions per bus (tCO2/MWh)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class HourResult:
     signals: MarketSignals
     dispatch: DispatchResult
     consumer_shed_mw: np.ndarray  # per bus
+    lme_t_per_mwh: np.ndarray  # locational marginal emissions per bus (tCO2/MWh)
     miner_unserved_mw: float  # price-taking miner load not served
     mined: Mined
     btc_mined: np.ndarray  # per miner, this hour
@@ -145,11 +147,14 @@ class GridPivotModel(mesa.Model):
         self.lmp_history = LmpHistory(self.grid.n_bus, max(sc.expectations.power_memory_hours, 168))
         nothing = np.zeros(self.fleet.bid_mw.size)
         for hour in range(24):
-            self.lmp_history.push(self.dispatcher.solve(*self.drivers.grid_state(min(hour, self.hours - 1)),
-                                                        nothing, nothing).lmp_usd_per_mwh)
+            h0 = min(hour, self.hours - 1)
+            self.lmp_history.push(self.dispatcher.solve(*self.drivers.grid_state(h0), nothing, nothing,
+                                                        min_mw=self.drivers.min_output(h0)).lmp_usd_per_mwh)
         self._peak = {"month": None, "demand": -1.0, "drawn": np.zeros(self.fleet.n)}
         self.last_hour: HourResult | None = None
-        self.recorder = HourRecorder(self.fleet.n, self.grid, sc.run.agent_log, self.bitcoin.network.time)
+        self.recorder = HourRecorder(self.fleet.n, self.grid, sc.run.agent_log, self.bitcoin.network.time,
+                                     (sc.security.asic_usd_per_th, sc.rest_of_world.new_j_per_th,
+                                      sc.rest_of_world.power_cost_usd_per_mwh))
         self.datacollector = self.recorder.mesa_datacollector() if collect_mesa else None
 
     # construction ----------------------------------------------------------------------------
@@ -214,7 +219,8 @@ class GridPivotModel(mesa.Model):
         btc_mined = self.settle(inputs, signals, cleared.dispatch, mined, prev_training_mw)
         self.last_hour = result = HourResult(
             hour=hour, unix_time=self.unix_time, inputs=inputs, signals=signals, dispatch=cleared.dispatch,
-            consumer_shed_mw=cleared.consumer_shed_mw, miner_unserved_mw=miner_unserved_mw, mined=mined,
+            consumer_shed_mw=cleared.consumer_shed_mw, lme_t_per_mwh=cleared.lme_t_per_mwh,
+            miner_unserved_mw=miner_unserved_mw, mined=mined,
             btc_mined=btc_mined, fleet=self.fleet)
         self.recorder.record(result)
         if self.datacollector is not None:
@@ -270,12 +276,13 @@ class GridPivotModel(mesa.Model):
         bid is flexible; bids at the value of lost load (a tenant's inference) are served unless
         that would shed consumers, and are curtailed first when the grid is short."""
         demand, bid, price, own = self.dispatch_inputs(inputs, bid_mw, bid_usd_per_mwh)
-        dispatch = self.dispatcher.solve(demand, inputs.gen_available_mw, bid, price)
+        dispatch = self.dispatcher.solve(demand, inputs.gen_available_mw, bid, price, min_mw=inputs.gen_min_mw)
+        lme = self.dispatcher.marginal_emissions()  # tCO2/MWh per bus
         shed_share = np.divide(dispatch.shed_mw, demand, out=np.zeros_like(demand), where=demand > 0)
         own_served = own * (1.0 - shed_share[self.dispatcher.bid_bus])
         consumer_shed = shed_share * inputs.bus_demand_mw
         self.lmp_history.push(dispatch.lmp_usd_per_mwh)
-        return Cleared(dispatch, own_served, consumer_shed)
+        return Cleared(dispatch, own_served, consumer_shed, lme)
 
     def dispatch_inputs(self, inputs: HourInputs, bid_mw: np.ndarray, bid_usd_per_mwh: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from agents.fleet import row_sum
+from simulation.bitcoin.security import attack_build_usd, attack_rent_usd_per_h, security_budget_usd_per_day
 from simulation.markets import hhi_and_nakamoto
 
 #: the headline series Mesa's DataCollector reports (model table columns)
@@ -74,10 +75,13 @@ class _Rows:
 
 
 class HourRecorder:
-    def __init__(self, n_miners: int, grid, agent_log: str, chain_time: float) -> None:
+    def __init__(self, n_miners: int, grid, agent_log: str, chain_time: float,
+                 attack_costs: tuple[float, float, float]) -> None:
         """Tables for `n_miners` miners on `grid`; `chain_time` is the last block's time (unix s)
-        before the run (the first block interval counts from it)."""
+        before the run (the first block interval counts from it); `attack_costs` are what a
+        majority attacker pays to build (ASIC USD/TH, new J/TH, power USD/MWh)."""
         self.grid = grid
+        self.attack_costs = attack_costs
         self.agent_log = agent_log
         self.tables = {"hourly": _Rows(), "agents": _Panel("miner", n_miners),
                        "buses": _Panel("bus", grid.n_bus), "blocks": _Rows(), "retargets": _Rows(),
@@ -109,6 +113,9 @@ class HourRecorder:
         hhi, nakamoto = hhi_and_nakamoto(_entity_shares(mined))
         lmp = d.lmp_usd_per_mwh
         network_hs = mined.network_hs
+        lme = r.lme_t_per_mwh
+        lme_at_miner = lme[f.bus]
+        security = self._security(s, mined)
         row = {
             "hour": hour,
             "unix_time": r.unix_time,
@@ -144,10 +151,15 @@ class HourRecorder:
             "emissions_t": float(d.emissions_t),
             "emissions_hashing_t": per_mwh * mw_hashing,
             "emissions_ai_t": per_mwh * mw_ai,
+            "emissions_hashing_marginal_t": float(hash_mw @ lme_at_miner),
+            "emissions_ai_marginal_t": float(ai_mw @ lme_at_miner),
+            "emissions_rate_t_per_mwh": per_mwh,
+            "lme_mean_t_per_mwh": float(lme @ demand / demand_mw) if demand_mw > 0 else float(lme.mean()),
             "grid_stress": bool(s.grid_stress),
             "dr_mw": float(np.maximum(f.baseline_mw - drawn, 0).sum() * s.grid_stress * 1.0),
             "hhi": hhi,
             "nakamoto": nakamoto,
+            **security,
             "active_miners": int(np.count_nonzero(f.active)),
             "revenue_hash_usd": float(f.revenue_hash_usd.sum()),
             "revenue_ai_usd": float(f.revenue_ai_usd.sum()),
@@ -169,6 +181,19 @@ class HourRecorder:
         self._record_buses(r, drawn)
         self._record_blocks(mined.blocks, intervals)
         self._record_retargets(mined.retargets)
+
+    def _security(self, s, mined) -> dict[str, float]:
+        """The hour's security outcomes: the budget paid for its blocks (as USD per day), and the
+        cost of a majority attack on the network's hash rate, rented or built."""
+        reward_btc = sum(b.subsidy_sat + b.fees_sat for b in mined.blocks) / 1e8
+        network_eh_s = mined.network_hs / 1e18
+        asic_usd_per_th, new_j_per_th, power_cost_usd_per_mwh = self.attack_costs
+        return {
+            "security_budget_usd_per_day": float(security_budget_usd_per_day(reward_btc, s.btc_price_usd)),
+            "attack_rent_usd_per_h": float(attack_rent_usd_per_h(network_eh_s, s.hashprice_usd_per_ph_day)),
+            "attack_build_usd": float(attack_build_usd(network_eh_s, asic_usd_per_th, new_j_per_th,
+                                                       power_cost_usd_per_mwh)),
+        }
 
     def _record_agents(self, r, mw: dict[str, np.ndarray]) -> None:
         if self.agent_log == "none":
@@ -199,7 +224,7 @@ class HourRecorder:
             "lmp_usd_per_mwh": d.lmp_usd_per_mwh, "demand_mw": r.inputs.bus_demand_mw,
             "miner_mw": np.bincount(r.fleet.bus, weights=drawn, minlength=nb),
             "generation_mw": np.bincount(self.grid.gen_bus, weights=d.gen_mw, minlength=nb),
-            "shed_mw": r.consumer_shed_mw})
+            "shed_mw": r.consumer_shed_mw, "lme_t_per_mwh": r.lme_t_per_mwh})
 
     def _record_blocks(self, blocks: list, intervals: np.ndarray) -> None:
         rows = self.tables["blocks"].rows

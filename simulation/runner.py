@@ -87,7 +87,18 @@ def _run_model(model, log: RunLog, progress: bool, hours: int | None = None) -> 
                 flush()
     flush()
     cols = {k: np.concatenate([c[k] for c in hourly]) for k in hourly[0]}
-    return run_summary(cols, retargets, miners=model.fleet.n)
+    return run_summary(cols, retargets, miners=model.fleet.n) | _backtest_summary(model)
+
+
+def _backtest_summary(model) -> dict:
+    """A backtest's score: simulated vs real difficulty at the retargets after block 840,000."""
+    if not model.config.backtest.enabled:
+        return {}
+    from simulation.bitcoin.history import score_retargets
+
+    score = score_retargets([(r.height, r.new_bits) for r in model.bitcoin.network.retargets])
+    return {"backtest_retargets_scored": score.n, "backtest_median_abs_error_pct": score.median_abs_pct,
+            "backtest_worst_abs_error_pct": score.worst_abs_pct}
 
 
 def _network_script(sc: Scenario):

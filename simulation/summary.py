@@ -47,7 +47,14 @@ def run_summary(hourly: Mapping, retargets: int, miners: int | None = None) -> d
         "emissions_hashing_t": mwh("emissions_hashing_t"),
         "emissions_ai_t": mwh("emissions_ai_t"),
         "miner_cash_end_usd": float(h["miner_cash_usd"][-1]),
+        "hhi_mean": mean("hhi"),
+        "nakamoto_min": int(h["nakamoto"].min()),
     }
+    if "emissions_hashing_marginal_t" in h:  # logs from before marginal emissions lack these
+        out |= {
+            "emissions_hashing_marginal_t": mwh("emissions_hashing_marginal_t"),
+            "emissions_ai_marginal_t": mwh("emissions_ai_marginal_t"),
+        }
     if "mw_committed_ai" in h:  # logs from before the pivot economics lack these
         out |= {
             "ai_mw_start": float(h["mw_committed_ai"][0]),
@@ -57,5 +64,11 @@ def run_summary(hourly: Mapping, retargets: int, miners: int | None = None) -> d
             "asic_mw_end": float(h["mw_asic"][-1]),
             "capex_usd": float(h["capex_usd"][-1]),
             "debt_end_usd": float(h["miner_debt_usd"][-1]),
+        }
+    if "security_budget_usd_per_day" in h:  # logs from before the security columns lack them
+        out |= {
+            "security_budget_usd_per_day_mean": mean("security_budget_usd_per_day"),
+            "attack_rent_usd_per_h_mean": mean("attack_rent_usd_per_h"),
+            "attack_build_usd_end": float(h["attack_build_usd"][-1]),
         }
     return out

@@ -4,6 +4,7 @@ own visualisation tests do): Step advances the model, the map and the charts; Re
 controls. The real-browser test is tests/test_viz_browser.py."""
 
 import math
+import re
 import types
 
 import networkx as nx
@@ -112,6 +113,104 @@ def test_lmp_colour_scale_is_fixed():
     assert [draw.LMP_LABELS[b] for b in bins] == ["<0", "0-20", "0-20", "35-50", "100-200", ">1k"]
 
 
+def test_equal_prices_share_one_colour_despite_solver_noise():
+    noisy = 20.0 + np.array([-1e-9, 0.0, 3e-10, -4e-12, 1e-7])
+    assert len(set(draw.lmp_bin(noisy).tolist())) == 1
+    assert draw.lmp_bin(np.array([19.99]))[0] != draw.lmp_bin(np.array([20.0]))[0]  # a real cent still counts
+
+
+@pytest.mark.parametrize("lo, hi", [(0.2, 0.8), (2.0, 8.0), (20.0, 20.0), (20.0 - 1e-9, 20.0 + 1e-9), (0.0, 0.0),
+                                    (586.3, 623.9), (0.0, 3.3e6), (63_812.0, 64_623.0), (1e12, 1.37e12),
+                                    (-5.0, 5.0), (0.0, 1e-6), (1.0, 1.0 + 1e-5), (2.21, 2.24)])
+def test_axis_ticks_are_nice_numbers_with_distinct_exact_labels(lo, hi):
+    a, b, ticks = draw.axis_scale(lo, hi)
+    assert a <= lo and b >= hi and a == ticks[0] and b == ticks[-1]
+    assert 2 <= len(ticks) <= 11
+    step = ticks[1] - ticks[0]
+    mant = step / 10 ** math.floor(math.log10(step))
+    assert any(math.isclose(mant, m, rel_tol=1e-9) for m in (1, 2, 2.5, 5)), step
+    assert np.allclose(np.diff(ticks), step)
+    labels = draw.tick_labels(ticks)
+    assert len(set(labels)) == len(labels), labels
+    size = max(abs(lo), abs(hi))
+    if size:  # noise is drawn flat: the axis spans at least MIN_REL_SPAN of the values
+        assert b - a >= draw.MIN_REL_SPAN * size * (1 - 1e-9)
+
+
+def test_tick_labels_read_the_tick_values():
+    assert draw.tick_labels([0.0, 0.25, 0.5, 0.75, 1.0]) == ["0.00", "0.25", "0.50", "0.75", "1.00"]
+    assert draw.tick_labels([0.0, 2.5, 5.0, 7.5, 10.0]) == ["0.0", "2.5", "5.0", "7.5", "10.0"]
+    assert draw.tick_labels([19.9, 19.95, 20.0, 20.05]) == ["19.90", "19.95", "20.00", "20.05"]
+    assert draw.tick_labels([0, 1e6, 2e6, 3e6]) == ["0", "1M", "2M", "3M"]
+    assert draw.tick_labels([62_000, 64_000, 66_000]) == ["62k", "64k", "66k"]
+    assert draw.tick_labels([63_750, 64_000, 64_250]) == ["63.75k", "64.00k", "64.25k"]
+    assert draw.tick_labels([-0.5, 0.0, 0.5]) == ["-0.5", "0.0", "0.5"]  # no "-0.0"
+    assert draw.tick_label(0.75, 0.25) == "0.75" and draw.tick_label(7.5, 2.5) == "7.5"
+
+
+def test_chart_series_stay_inside_their_plot():
+    n = 200
+    h = {"hour": np.arange(n, dtype=float), "blocks": np.r_[np.zeros(30), np.full(n - 30, 6.0)],
+         "mean_block_interval_s": np.r_[np.full(30, np.nan), np.full(n - 30, 600.0)]}
+    h["blocks"][:30] = 0.0
+    h["blocks"][30] = 1.0  # one block after 30 empty hours: the 24 h mean is far above the plot's top
+    svg = draw.block_interval_svg(h)
+    assert 'clip-path="url(#gp-clip-block)"' in svg and '<clipPath id="gp-clip-block">' in svg
+    top = float(svg.split('<clipPath id="gp-clip-block"><rect x="')[1].split('y="')[1].split('"')[0])
+    path = svg.split('class="gp-series" d="')[1].split('"')[0]
+    ys = [float(p.split(",")[1]) for p in path.replace("M", " ").replace("L", " ").split()]
+    assert min(ys) >= top  # capped at the plot's top edge, not drawn above it
+
+
+def test_power_chart_splits_ai_when_the_model_logs_it_and_security_shows_attack_cost():
+    n = 5
+    base = {"hour": np.arange(n, dtype=float), "mw_hashing": np.full(n, 100.0), "mw_ai": np.full(n, 50.0),
+            "mw_curtailed": np.full(n, 10.0), "network_eh_s": np.full(n, 600.0), "local_eh_s": np.full(n, 1.0),
+            "difficulty": np.full(n, 8e13)}
+    assert [k for k, _, _ in draw.use_bands(base)] == ["mw_hashing", "mw_ai", "mw_curtailed"]
+    svg = draw.power_svg(base)
+    assert 'data-band="mw_ai"' in svg and "AI 50" in svg
+    later = {**base, "mw_ai_hosting": np.full(n, 30.0), "mw_ai_own_gpu": np.full(n, 20.0),
+             "mw_converting": np.full(n, 5.0), "attack_rent_usd_per_h": np.full(n, 2.5e6)}
+    assert [k for k, _, _ in draw.use_bands(later)] == ["mw_hashing", "mw_ai_hosting", "mw_ai_own_gpu",
+                                                      "mw_converting", "mw_curtailed"]
+    svg = draw.power_svg(later)
+    assert "AI hosting 30" in svg and "own-GPU AI 20" in svg and "converting 5" in svg
+    assert "not logged" in draw.security_svg(base)
+    sec = draw.security_svg(later)
+    assert "attack hour 2.50 M USD" in sec and "USD per attack hour" in sec and "not logged" not in sec
+    # columns that exist but are all NaN (an older model through History) count as absent
+    nan = {**base, "mw_ai_hosting": np.full(n, np.nan), "attack_rent_usd_per_h": np.full(n, np.nan)}
+    assert [k for k, _, _ in draw.use_bands(nan)] == ["mw_hashing", "mw_ai", "mw_curtailed"]
+
+
+def test_map_before_the_first_dispatch_has_no_prices_and_nobody_curtailed():
+    from simulation.viz.components import map_svg, table_rows
+    from simulation.viz.live import LiveModel
+
+    m = LiveModel("default", **SMALL)
+    svg = map_svg(m)
+    assert 'data-dispatched="0"' in svg and "not dispatched yet" in svg
+    assert set(re.findall(r'class="gp-bus"[^>]*fill="([^"]+)"', svg)) == {draw.UNPRICED_COLOUR}
+    assert draw.CURTAILED_COLOUR not in svg and "<path" not in svg.split('class="gp-miners"')[1]
+    assert all(r["curtailed_mw"] == 0 and r["hash_mw"] == 0 for r in table_rows(m))
+    m.step()
+    svg = map_svg(m)
+    assert 'data-dispatched="1"' in svg and draw.UNPRICED_COLOUR not in svg
+
+
+def test_map_names_the_buses_of_a_case_that_has_names():
+    from simulation.viz.components import map_svg
+    from simulation.viz.live import LiveModel
+
+    m = LiveModel("ieee118", miners=20)
+    assert m.grid.bus_name is not None and len(m.grid.bus_name) == 118
+    svg = map_svg(m)
+    labels = re.findall(r"<text[^>]*>([^<]+)</text>", svg.split('class="gp-bus-labels"')[1].split("</g>")[0])
+    assert len(labels) == 118 and labels[0] == "Riversde V2"
+    assert "bus Riversde V2 (1)" in svg  # tooltip: name and number
+
+
 def test_map_draws_every_bus_line_and_miner():
     lines = [(0, 1), (1, 2), (2, 0), (2, 3)]
     pos = layout.bus_positions(_grid(["a", "b", "c", "d"], lines))
@@ -178,10 +277,11 @@ def test_page_steps_and_resets_with_the_controls():
     assert len(charts) == 4 and all('data-points="3"' in c for c in charts)
     table = _one(rc, "gp-table-card").unsafe_innerHTML
     assert table.count("<tr") == 1 + SMALL["miners"]  # header + every miner (fewer than 15)
-    assert rc.find(v.Html, children=["Time: 3.0"]).widget is not None  # Mesa's own step counter
+    assert "hour <b class=\"gp-hour\">2</b>" in _one(rc, "gp-map-card").unsafe_innerHTML  # hours count from 0
 
     # controls: 5 miners, all profit_max, seed 7; Reset builds the model from them
-    sliders = {w.widget.label: w.widget for w in rc.find(v.Slider)}
+    sliders = {w.widget.label.split(":")[0]: w.widget for w in rc.find(v.Slider)}
+    assert "Miners: 8" in [w.widget.label for w in rc.find(v.Slider)]  # sliders show their values
     sliders["Miners"].v_model = 5
     sliders["Seed"].v_model = 7
     selects = {w.widget.label: w.widget for w in rc.find(v.Select)}
@@ -213,3 +313,47 @@ def test_serve_refuses_a_missing_config_and_a_busy_port(capsys):
     assert cmd[1:4] == ["-m", "solara", "run"] and cmd[4].endswith("app.py") and "--production" in cmd
     assert solara_env("heatwave")[options.CONFIG_ENV] == "heatwave"
     assert solara_env("configs/ai_boom.toml")[options.CONFIG_ENV] == str(options.CONFIG_DIR / "ai_boom.toml")
+
+
+def test_scenario_choice_loads_every_control_and_reset_builds_it_headless():
+    import ipyvuetify as v
+    import solara
+
+    from simulation.viz.components import make_page
+
+    Page = make_page(None, **SMALL)
+
+    @solara.component
+    def App():
+        with solara.AppLayout():
+            Page()
+
+    box, rc = solara.render(App(), handle_error=False)
+    selects = {w.widget.label: w.widget for w in rc.find(v.Select)}
+    selects["Strategy mix"].v_model = "only ai_host"
+    selects["Scenario"].v_model = "ieee118"
+    want = options.model_params("ieee118")
+    labels = sorted(w.widget.label for w in rc.find(v.Slider) if w.widget.label.split(":")[0] in
+                    {s["label"] for s in want.values()})
+    assert "Miners: 1,000" in labels and "Seed: 42" in labels, labels
+    sliders = {w.widget.label.split(":")[0]: w.widget for w in rc.find(v.Slider)}
+    assert sliders["Miners"].v_model == 1000 and sliders["Miners"].max >= 1000  # not capped at 400
+    selects = {w.widget.label: w.widget for w in rc.find(v.Select)}
+    assert selects["Strategy mix"].v_model == "scenario"  # back to the scenario's own value
+    _find_button(rc, "Reset").click()
+    html = _one(rc, "gp-map-card").unsafe_innerHTML
+    assert 'data-buses="118"' in html and 'data-miners="1000"' in html
+    rc.close()
+
+
+def test_viz_without_the_extra_says_which_extra_to_install():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['solara'] = None; from simulation.cli import main; "
+            "sys.exit(main(['viz', '--port', '1']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       cwd=options.REPO)
+    assert r.returncode == 2
+    assert "`viz` extra" in r.stderr and "pip install -e '.[viz]'" in r.stderr and "solara" in r.stderr
+    assert "Traceback" not in r.stderr and "No module named" not in r.stderr

@@ -27,6 +27,7 @@ def analyse_paths(paths: list[Path], figures: bool = True) -> str:
             from simulation.analysis.sweeps import analyse_batch
 
             parts.append(analyse_batch(p, figures=figures))
+            parts.extend(_backtest_batch(p, figures))
             continue
         tables = read_run(p)
         if "epochs" in tables:
@@ -36,9 +37,41 @@ def analyse_paths(paths: list[Path], figures: bool = True) -> str:
         if figures:
             written = write_figures(tables, p)
             parts.append(f"{p.name}: {len(written)} figures in {p}/ ({', '.join(w.stem for w in written)})")
+        parts.extend(_backtest_run(p, tables, figures))
     if runs:
         parts.insert(0, format_table(runs))
     return "\n\n".join(parts)
+
+
+def _backtest_run(p: Path, tables, figures: bool) -> list[str]:
+    """A backtest run: simulated vs real difficulty per retarget, its score and figure."""
+    from simulation.analysis import backtest
+
+    if not backtest.is_backtest(p) or "retargets" not in tables:
+        return []
+    table = backtest.retarget_table(tables["retargets"])
+    table.to_csv(p / "backtest.csv", index=False)
+    text = backtest.format_run(p.name, table)
+    if figures and len(table):
+        text += f"\n{p.name}: figure {backtest.write_figure(p / 'backtest.png', table=table, title=f'Backtest: {p.name}')}"
+    return [text]
+
+
+def _backtest_batch(p: Path, figures: bool) -> list[str]:
+    """A batch of backtest runs (seeds): the band of simulated difficulty against the real chain."""
+    from simulation.analysis import backtest
+
+    tables = backtest.batch_tables(p)
+    if not tables:
+        return []
+    band = backtest.band(tables)
+    band.to_csv(p / "backtest_band.csv", index=False)
+    text = backtest.format_batch(p.name, tables)
+    if figures:
+        path = backtest.write_figure(p / "backtest_band.png", band_table=band,
+                                     title=f"Backtest 2024: {len(tables)} seeds against the real chain")
+        text += f"\n{p.name}: figure {path}"
+    return [text]
 
 
 def _network_only(p: Path, tables, figures: bool) -> str:

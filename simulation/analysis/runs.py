@@ -47,8 +47,11 @@ def outcomes(t: dict[str, pd.DataFrame]) -> dict[str, float]:
     out["hours_congested"] = int((h["congested_lines"] > 0).sum())
     out["grid_stress_hours"] = int(h["grid_stress"].sum())
     out["dr_mwh"] = float(h["dr_mw"].sum())
-    out["hhi_mean"] = float(h["hhi"].mean())
-    out["nakamoto_min"] = int(h["nakamoto"].min())
+    if "emissions_hashing_marginal_t" in out:  # logs from before marginal emissions lack these
+        out["co2_hashing_average_t_per_mwh"] = _per(out["emissions_hashing_t"], mwh["hashing"])
+        out["co2_hashing_marginal_t_per_mwh"] = _per(out["emissions_hashing_marginal_t"], mwh["hashing"])
+        out["co2_ai_average_t_per_mwh"] = _per(out["emissions_ai_t"], mwh["ai"])
+        out["co2_ai_marginal_t_per_mwh"] = _per(out["emissions_ai_marginal_t"], mwh["ai"])
     return out
 
 

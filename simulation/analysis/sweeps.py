@@ -18,7 +18,8 @@ import pandas as pd
 #: outcomes reported when present (summary keys, plus the derived ones below)
 KEY_OUTCOMES = ("network_eh_s_end", "hashrate_change_pct", "difficulty_change_pct", "hashprice_mean_usd_per_ph_day",
                 "mwh_hashing", "mwh_ai", "share_ai_of_drawn", "lmp_mean_usd_per_mwh", "consumer_shed_mwh", "ai_mw_end",
-                "emissions_t", "miner_cash_end_usd", "miners_active_end")
+                "emissions_t", "miner_cash_end_usd", "miners_active_end", "security_budget_usd_per_day_mean",
+                "attack_rent_usd_per_h_mean", "backtest_median_abs_error_pct", "backtest_worst_abs_error_pct")
 #: bookkeeping columns of a batch row (never outcomes)
 BOOKKEEPING = ("run_id", "point", "replication", "seed", "status", "error", "wall_s", "overrides", "command")
 #: at most this many lines per panel; beyond, the panel shows the marginal mean over the other dimensions

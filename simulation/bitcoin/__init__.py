@@ -11,6 +11,8 @@ from simulation.bitcoin.consensus import (COIN_SAT, DIFF1_TARGET, HALVING_INTERV
 from simulation.bitcoin.economics import expected_btc_per_th_hour, hashprice_usd_per_ph_day, hashvalue_usd_per_mwh
 from simulation.bitcoin.fees import ConstantFees, FeeModel, NoisyFees, SeriesFees, make_fee_model
 from simulation.bitcoin.network import HALVING_2024, BitcoinNetwork, Block, ChainPoint, Retarget
+from simulation.bitcoin.security import (attack_build_usd, attack_rent_usd_per_h, security_budget_usd,
+                                         security_budget_usd_per_day)
 from simulation.bitcoin.scripted import (EpochRow, HashratePath, HashrateSegment, ScriptedResult, format_epochs,
                                          simulate_scripted)
 
@@ -22,5 +24,6 @@ __all__ = [
     "expected_btc_per_th_hour", "hashprice_usd_per_ph_day", "hashvalue_usd_per_mwh",
     "ConstantFees", "FeeModel", "NoisyFees", "SeriesFees", "make_fee_model",
     "HALVING_2024", "BitcoinNetwork", "Block", "ChainPoint", "Retarget",
+    "attack_build_usd", "attack_rent_usd_per_h", "security_budget_usd", "security_budget_usd_per_day",
     "EpochRow", "HashratePath", "HashrateSegment", "ScriptedResult", "format_epochs", "simulate_scripted",
 ]

@@ -74,7 +74,7 @@ import tomli_w
 
 __all__ = [
     "ConfigError", "load_config", "config_from_dict", "dump_config", "config_to_dict",
-    "describe_schema", "config_hash", "check_schema", "METADATA_KEYS",
+    "describe_schema", "config_hash", "check_schema", "format_override", "toml_inline", "METADATA_KEYS",
 ]
 
 #: field metadata keys the loader understands (anything else in a schema is a TypeError)
@@ -282,6 +282,17 @@ def _inline(v: Any) -> str:
     if isinstance(v, (dt.date, dt.time)):
         return v.isoformat()
     return repr(v)
+
+
+def toml_inline(v: Any) -> str:
+    """`v` (a value as tomllib reads it: bool, number, string, date/time, array, table) as an
+    inline TOML value that `tomllib` reads back equal."""
+    return _inline(v)
+
+
+def format_override(key: str, value: Any) -> str:
+    """The `--set` text of the override pair `(key, value)`: `key=<inline TOML value>`."""
+    return f"{key}={_inline(value)}"
 
 
 def _short(s: str, n: int = 48) -> str:

@@ -71,13 +71,18 @@ class HeatwaveConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class GridConfig:
-    case: str = _f("synthetic", "grid: 'synthetic' (built-in), 'ieee14', 'ieee118', or a MATPOWER .m file path")
+    case: str = _f("synthetic", "grid: 'synthetic' (built-in), 'ieee14', 'ieee118', a MATPOWER .m file path, 'matpower:<case>' (e.g. matpower:case_ACTIVSg2000, read in full) or 'pandapower:<case>'")
     copperplate: bool = _f(False, "ignore line limits: one price for the whole grid")
     voll_usd_per_mwh: float = _f(5000.0, "value of lost load: price of shedding inflexible demand (ERCOT cap)", "USD/MWh", gt=0)
     peak_demand_mw: float = _f(0.0, "peak system demand (0: the case's own)", "MW", ge=0)
     demand_noise: float = _f(0.02, "relative noise of hourly demand", ge=0, le=0.5)
     demand_csv: Path | None = _f(None, "hourly series CSV (columns demand_mw, wind_cf, solar_cf; any subset)", must_exist=True)
     heatwave: HeatwaveConfig = _sub(HeatwaveConfig, "a window of peak demand")
+    summer_peak_day: int = _f(205, "day of year of the synthetic summer demand peak (ERCOT: mid-August, ~225)", "d", ge=1, le=366)
+    zone_flatness: dict[str, float] = _f(
+        {}, "zones whose demand moves less with the system's shape: 0 (follows it) .. 1 (flat at its mean share); e.g. industrial zones", ge=0, le=1)
+    coastal_wind_zones: list[str] = _f(
+        [], "zones whose wind units follow a coastal (afternoon sea-breeze) profile instead of the inland one")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,7 +207,7 @@ class PopulationConfig:
         {}, "share of interconnect MW already in own GPUs, per strategy (early 2024: almost none)")
     lease_share: dict[str, float] = _f(
         {"ai_host": 0.2}, "share of interconnect MW already under an operating hosting lease, per strategy (the tenant's GPUs)")
-    placement: str = _f("cheap", "'cheap' (near wind/solar/hydro), 'load' (with demand), 'uniform', or 'zone:<name>'")
+    placement: str = _f("cheap", "'cheap' (near wind/solar/hydro), 'load' (with demand), 'uniform', 'zone:<name>', or 'zones:<name>=<share>,...' (shares of the miners by zone, spread over each zone's buses)")
     cash_usd_per_mw: float = _f(400_000.0, "starting cash per MW of interconnect (a guess: public miners held from little, after bankruptcy, to ~1 M USD/MW of cash and BTC in early 2024)", "USD/MW", ge=0)
 
 
@@ -263,6 +268,16 @@ class HashrateScriptConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BacktestConfig:
+    enabled: bool = _f(False, "a backtest against the real chain: the chain point must be a real retarget boundary of the shipped chain data, and `analyse` scores simulated difficulty against the real one at every retarget")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecurityConfig:
+    asic_usd_per_th: float = _f(20.0, "price of new ASICs, for the cost of building a 51 % attack (~20 USD/TH, 2023, <25 J/TH class); they run at rest_of_world.new_j_per_th on power at rest_of_world.power_cost_usd_per_mwh", "USD/TH", ge=0)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Scenario:
     """A whole scenario. With a [hashrate] script the run is network-only (no grid, no miners)."""
 
@@ -277,6 +292,8 @@ class Scenario:
     finance: FinanceConfig = _sub(FinanceConfig, "hurdle rate, debt and the lending limit")
     expectations: ExpectationsConfig = _sub(ExpectationsConfig, "what miners expect when they value a MW over years")
     demand_response: DemandResponseConfig = _sub(DemandResponseConfig, "demand response and 4CP")
+    security: SecurityConfig = _sub(SecurityConfig, "costing a majority attack")
+    backtest: BacktestConfig = _sub(BacktestConfig, "replaying history against the real chain")
     hashrate: HashrateScriptConfig | None = _f(None, "scripted hash-rate path: a network-only run")
 
 

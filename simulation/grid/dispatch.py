@@ -44,11 +44,20 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.linalg import splu
 
 from simulation.grid.network import Grid
 
 #: firm bids (at or above VOLL) are cleared at VOLL minus this, so they never displace inflexible demand
 BID_PRIORITY_MARGIN_USD_PER_MWH = 1.0
+#: piecewise-linear segments of a quadratic generation cost between Pmin and capacity
+DEFAULT_COST_SEGMENTS = 4
+#: formulation="auto" uses the PTDF form with lazy line limits from this many buses on
+PTDF_FROM_BUSES = 1000
+#: a line enters the lazy PTDF LP when its flow exceeds its limit by more than this (MW)
+LAZY_VIOLATION_MW = 1e-6
+#: PTDF entries below this (MW per MW) are left out of a line row
+PTDF_ZERO = 1e-13
 #: a line is reported congested when its flow is within this of its limit (MW, relative to max(1, limit))
 CONGESTION_TOL = 1e-6
 
@@ -70,7 +79,7 @@ class DispatchResult:
     curtailed_mw: np.ndarray  # (n_gen,) wind/solar available but not dispatched (0 for others)
     emissions_t: float  # tCO2 in the hour
     cost_usd: float  # generation cost + VOLL x shed in the hour
-    status: str  # "optimal"
+    status: str  # "optimal", or "optimal_without_min" (the units' floors made the hour infeasible)
 
 
 @contextlib.contextmanager
@@ -120,7 +129,8 @@ class Dispatcher:
     before (`addCols` keeps the basis); unused pool columns are fixed at 0.
     """
 
-    def __init__(self, grid: Grid, bid_bus, copperplate: bool = False, voll_usd_per_mwh: float = 5000.0) -> None:
+    def __init__(self, grid: Grid, bid_bus, copperplate: bool = False, voll_usd_per_mwh: float = 5000.0,
+                 cost_segments: int = DEFAULT_COST_SEGMENTS, formulation: str = "auto") -> None:
         bid_bus = np.asarray(bid_bus)
         if bid_bus.ndim != 1 or (bid_bus.size and not np.issubdtype(bid_bus.dtype, np.integer)):
             raise ValueError(f"bid_bus: must be a 1-D array of bus indices (got shape {bid_bus.shape}, "
@@ -139,29 +149,70 @@ class Dispatcher:
         self.copperplate = bool(copperplate)
         self.voll_usd_per_mwh = voll
         self.bid_price_cap_usd_per_mwh = voll - BID_PRIORITY_MARGIN_USD_PER_MWH
+        if not (isinstance(cost_segments, (int, np.integer)) and cost_segments >= 1):
+            raise ValueError(f"cost_segments must be an integer >= 1 (got {cost_segments!r}); e.g. 4")
+        self.cost_segments = int(cost_segments)
+        if formulation not in ("auto", "btheta", "ptdf"):
+            raise ValueError(f"formulation must be 'auto', 'btheta' or 'ptdf' (got {formulation!r})")
+        if formulation == "auto":
+            formulation = "ptdf" if grid.n_bus >= PTDF_FROM_BUSES else "btheta"
+        self.formulation = "copperplate" if self.copperplate else formulation
+        self._lazy = self.formulation == "ptdf"
+        self._segments()
         self._build()
+
+    def _segments(self) -> None:
+        """Generation columns: one per unit with a linear cost; for a quadratic cost c2 p^2 + c1 p,
+        a block [0, Pmin] (when Pmin > 0) and `cost_segments` equal segments of [Pmin, cap], each
+        priced at the cost's slope over it, c1 + c2 (a + b) USD/MWh (convex, so the LP fills them
+        in order and the sum is the PWL cost)."""
+        g = self.grid
+        seg_gen, start, width, cost = [], [], [], []
+        c1, c2, pmin, cap = g.gen_cost_usd_per_mwh, g.gen_cost_quad_usd_per_mw2h, g.gen_min_mw, g.gen_cap_mw
+        for i in range(g.n_gen):
+            if c2[i] == 0.0:
+                seg_gen.append(i), start.append(0.0), width.append(cap[i]), cost.append(c1[i])
+                continue
+            points = ([0.0] if pmin[i] > 0 else []) + list(np.linspace(pmin[i], cap[i], self.cost_segments + 1))
+            for a, b in zip(points[:-1], points[1:]):
+                seg_gen.append(i), start.append(a), width.append(b - a), cost.append(c1[i] + c2[i] * (a + b))
+        self._seg_gen = np.array(seg_gen, np.int64)
+        self._seg_start = np.array(start, float)
+        self._seg_width = np.array(width, float)
+        self._seg_cost = np.array(cost, float)
+        self._seg_co2 = g.gen_co2_t_per_mwh[self._seg_gen]
+        self._n_seg = len(seg_gen)
+
+    def segment_costs(self) -> list[list[tuple[float, float, float]]]:
+        """Per generator its cost segments as (from MW, to MW, USD/MWh): the PWL cost the LP uses."""
+        out: list[list[tuple[float, float, float]]] = [[] for _ in range(self.grid.n_gen)]
+        for i, a, w, c in zip(self._seg_gen, self._seg_start, self._seg_width, self._seg_cost):
+            out[i].append((float(a), float(a + w), float(c)))
+        return out
 
     # -- the LP, once ----------------------------------------------------------------------------
     def _build(self) -> None:
-        """Columns: generation [0, ng), shed [ng, ng + nb), angles (network mode), then the bid pool."""
+        """Columns: generation segments [0, ns), shed [ns, ns + nb), angles (network mode), then the bid pool."""
         g, nb = self.grid, self.grid.n_bus
-        ng = g.n_gen
-        self._n_gen, self._n_bid = ng, len(self.bid_bus)
-        if self.copperplate:
+        ng = self._n_seg
+        self._n_gen, self._n_bid = g.n_gen, len(self.bid_bus)
+        single = self.copperplate or self._lazy  # one balance row (copperplate, or PTDF with lazy lines)
+        self._single = single
+        if single:
             n_phi = 0
             rows = [np.zeros(ng, np.int64), np.zeros(nb, np.int64)]
             n_bal = 1
         else:
             n_phi = nb - 1
-            rows = [g.gen_bus, np.arange(nb)]
+            rows = [g.gen_bus[self._seg_gen], np.arange(nb)]
             n_bal = nb
         self._nonslack = np.flatnonzero(np.arange(nb) != g.slack)
         # balance rows: +gen, +shed (and -B phi); bid columns (-1) are added to the pool later
         a = sp.csc_matrix((np.ones(ng + nb), (np.concatenate(rows), np.arange(ng + nb))), shape=(n_bal, ng + nb))
-        self._limited = np.flatnonzero(np.isfinite(g.line_limit_mw)) if not self.copperplate else np.array([], int)
+        self._limited = np.flatnonzero(np.isfinite(g.line_limit_mw)) if not single else np.array([], int)
         row_lo = np.zeros(n_bal)
         row_hi = np.zeros(n_bal)
-        if not self.copperplate:
+        if not single:
             b_red = -g.bbus[:, self._nonslack]  # balance: ... - B phi = d
             lim = self._limited
             flow_rows = (sp.diags(g.line_b_pu[lim]) @ g.incidence[lim])[:, self._nonslack]
@@ -177,9 +228,9 @@ class Dispatcher:
         lp = highspy.HighsLp()
         lp.num_col_ = n_col
         lp.num_row_ = a.shape[0]
-        lp.col_cost_ = np.concatenate([g.gen_cost_usd_per_mwh, np.full(nb, self.voll_usd_per_mwh), np.zeros(n_phi)])
+        lp.col_cost_ = np.concatenate([self._seg_cost, np.full(nb, self.voll_usd_per_mwh), np.zeros(n_phi)])
         lp.col_lower_ = np.concatenate([np.zeros(ng + nb), np.full(n_phi, -inf)])
-        lp.col_upper_ = np.concatenate([g.gen_cap_mw, np.zeros(nb), np.full(n_phi, inf)])
+        lp.col_upper_ = np.concatenate([self._seg_width, np.zeros(nb), np.full(n_phi, inf)])
         lp.row_lower_ = row_lo
         lp.row_upper_ = row_hi
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -205,7 +256,59 @@ class Dispatcher:
         self._finite = np.isfinite(g.line_limit_mw)
         self._lim_finite = np.where(self._finite, g.line_limit_mw, 0.0)
         self._lim_or_inf = g.line_limit_mw  # |flow| / inf = 0 for unlimited lines
+        # PTDF form with lazy line limits: column buses and signs (injection +1, bid -1), the
+        # lines in the LP (row 1 + j is line _active[j]) and PTDF rows computed on demand
+        self._col_bus = np.concatenate([g.gen_bus[self._seg_gen], np.arange(nb)])
+        self._col_sign = np.ones(ng + nb)
+        self._active: list[int] = []
+        self._ptdf_rows: dict[int, np.ndarray] = {}
+        if self._lazy:
+            b_red = g.bbus[self._nonslack][:, self._nonslack].tocsc()
+            self._lu = splu(b_red)
+            self._bf = (sp.diags(g.line_b_pu) @ g.incidence).tocsr()
+            self._active_ptdf = np.zeros((0, nb))
+            self.lazy_rounds = 0  # re-solves after adding lines (for benchmarks)
 
+    # -- PTDF form with lazy line limits -------------------------------------------------------------
+    def _ptdf_row(self, line: int) -> np.ndarray:
+        """(n_bus,) PTDF row of a line: MW on it per MW injected at each bus (withdrawn at the slack)."""
+        row = self._ptdf_rows.get(line)
+        if row is None:
+            bf = self._bf.getrow(line).toarray().ravel()
+            row = np.zeros(self.grid.n_bus)
+            row[self._nonslack] = self._lu.solve(bf[self._nonslack], trans="T")
+            self._ptdf_rows[line] = row
+        return row
+
+    def _flows(self, injection: np.ndarray) -> np.ndarray:
+        """(n_line,) DC flows (MW) of balanced bus injections, through the factored B matrix."""
+        g = self.grid
+        theta = np.zeros(g.n_bus)
+        theta[self._nonslack] = self._lu.solve(injection[self._nonslack])
+        return g.line_b_pu * (theta[g.line_from] - theta[g.line_to])
+
+    def _add_lines(self, lines: np.ndarray, d: np.ndarray) -> None:
+        """Put these lines' limits into the LP: rows sum_col sign x PTDF[l, bus] x_col in
+        [-limit + PTDF[l] . d, limit + PTDF[l] . d]."""
+        g = self.grid
+        n_cols = len(self._col_bus)
+        rows = np.array([self._ptdf_row(int(l)) for l in lines])
+        coef = rows[:, self._col_bus] * self._col_sign  # (new rows, columns)
+        starts, idx, val = [], [], []
+        for r in coef:
+            nz = np.flatnonzero(np.abs(r) > PTDF_ZERO)
+            starts.append(len(idx) if not idx else sum(len(v) for v in val))
+            idx.append(nz.astype(np.int32))
+            val.append(r[nz])
+        idx_all = np.concatenate(idx) if idx else np.zeros(0, np.int32)
+        val_all = np.concatenate(val) if val else np.zeros(0)
+        starts = np.cumsum([0] + [len(v) for v in val[:-1]]).astype(np.int32)
+        shift = rows @ d
+        lim = g.line_limit_mw[lines]
+        self._h.addRows(len(lines), -lim + shift, lim + shift, len(val_all), starts, idx_all, val_all)
+        self._active.extend(int(l) for l in lines)
+        self._active_ptdf = np.vstack([self._active_ptdf, rows])
+        assert n_cols == self._h.getNumCol()
     def _grow_pool(self, bus: np.ndarray, steps: np.ndarray) -> None:
         """Make sure bus `bus[i]` has at least `steps[i]` pool columns (new ones fixed at 0)."""
         short = steps > self._pool_size[bus]
@@ -223,9 +326,22 @@ class Dispatcher:
         self._pool[new_bus, new_k] = first + np.arange(n_new)
         self._pool_size[bus] = steps
         self._n_pool += n_new
-        row = np.zeros(n_new, np.int32) if self.copperplate else new_bus.astype(np.int32)
-        self._h.addCols(n_new, np.zeros(n_new), np.zeros(n_new), np.zeros(n_new), n_new,
-                        np.arange(n_new, dtype=np.int32), row, -np.ones(n_new))
+        if self._single:
+            k = len(self._active)
+            # each new column: -1 in the balance row, -PTDF[l, bus] in every line row in the LP
+            vals = np.vstack([-np.ones((1, n_new)), -self._active_ptdf[:, new_bus]]) if k else -np.ones((1, n_new))
+            keep = np.abs(vals) > PTDF_ZERO
+            keep[0] = True
+            rows_idx = np.broadcast_to(np.arange(k + 1)[:, None], vals.shape)
+            counts = keep.sum(axis=0)
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+            self._h.addCols(n_new, np.zeros(n_new), np.zeros(n_new), np.zeros(n_new), int(counts.sum()), starts,
+                            rows_idx.T[keep.T].astype(np.int32), vals.T[keep.T])
+        else:
+            self._h.addCols(n_new, np.zeros(n_new), np.zeros(n_new), np.zeros(n_new), n_new,
+                            np.arange(n_new, dtype=np.int32), new_bus.astype(np.int32), -np.ones(n_new))
+        self._col_bus = np.concatenate([self._col_bus, new_bus])
+        self._col_sign = np.concatenate([self._col_sign, -np.ones(n_new)])
         self._pool_idx = np.arange(self._c_pool, self._c_pool + self._n_pool, dtype=np.int32)
         self._pool_hi = np.zeros(self._n_pool)
         self._pool_cost = np.zeros(self._n_pool)
@@ -256,13 +372,16 @@ class Dispatcher:
         return live, step_of, col, step_mw, step_price
 
     # -- every hour ------------------------------------------------------------------------------
-    def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh) -> DispatchResult:
+    def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh, min_mw=None) -> DispatchResult:
         """Clear one hour.
 
         demand_mw: (n_bus,) inflexible demand; avail_mw: (n_gen,) MW available (cap for thermal
         units, cap x capacity factor for wind/solar); bid_mw: (n_slots,) flexible MW offered to
         buy; bid_price_usd_per_mwh: (n_slots,) the most each slot pays (see module docstring
-        for bids at or above VOLL).
+        for bids at or above VOLL); min_mw: (n_gen,) optional floor on each unit's output (its
+        minimum output when committed, else 0; capped at avail_mw). When floors make the hour
+        infeasible (they exceed what demand and the lines can absorb), the hour is cleared again
+        without them and the result's status says so.
         """
         g = self.grid
         d = _vector(demand_mw, g.n_bus, "demand_mw", "one MW value >= 0 per bus")
@@ -278,13 +397,18 @@ class Dispatcher:
         cap = self.bid_price_cap_usd_per_mwh
         price = np.clip(price, -cap, cap)
 
-        ng = self._n_gen
+        floor = None
+        if min_mw is not None:
+            floor = np.minimum(_vector(min_mw, g.n_gen, "min_mw", "one MW value >= 0 per generator"), avail)
+        ns = self._n_seg
         live, step_of, col, step_mw, step_price = self._steps(q, price)
         h = self._h
-        hi = self._fixed_hi
-        hi[:ng] = avail
-        hi[ng:] = d
-        h.changeColsBounds(len(self._fixed_idx), self._fixed_idx, self._fixed_lo, hi)
+        hi, lo = self._fixed_hi, self._fixed_lo
+        a, w = self._seg_start, self._seg_width
+        hi[:ns] = np.clip(avail[self._seg_gen] - a, 0.0, w)
+        lo[:ns] = 0.0 if floor is None else np.clip(floor[self._seg_gen] - a, 0.0, w)
+        hi[ns:] = d
+        h.changeColsBounds(len(self._fixed_idx), self._fixed_idx, lo, hi)
         if self._n_pool:
             self._pool_hi[:] = 0.0
             self._pool_hi[col] = step_mw
@@ -292,16 +416,28 @@ class Dispatcher:
             self._pool_cost[col] = -step_price
             h.changeColsBounds(self._n_pool, self._pool_idx, self._pool_lo, self._pool_hi)
             h.changeColsCost(self._n_pool, self._pool_idx, self._pool_cost)
-        rhs = np.array([d.sum()]) if self.copperplate else d
+        rhs = np.array([d.sum()]) if self._single else d
         h.changeRowsBounds(self._n_bal, self._row_idx, rhs, rhs)
-        h.run()
-        if h.getModelStatus() != _OPTIMAL:  # numerical trouble: once more from scratch
-            h.clearSolver()
-            h.run()
-            status = h.getModelStatus()
-            if status != _OPTIMAL:
-                raise RuntimeError(f"dispatch: HiGHS ended with status {h.modelStatusToString(status)!r}; "
-                                   "the LP should always be feasible (demand can be shed): please report this")
+        if self._lazy and self._active:
+            shift = self._active_ptdf @ d
+            lim = g.line_limit_mw[self._active]
+            h.changeRowsBounds(len(self._active), np.arange(1, 1 + len(self._active), dtype=np.int32),
+                               -lim + shift, lim + shift)
+        self._run(lo, hi, floor)
+        if self._lazy:
+            while True:  # add the lines the dispatch overloads, solve again (warm), until none is
+                x = np.asarray(h.getSolution().col_value)
+                inj = np.bincount(self._col_bus, self._col_sign * x[:len(self._col_bus)], g.n_bus) - d
+                flow = self._flows(inj)
+                over = np.flatnonzero(np.abs(flow) > self._lim_finite + LAZY_VIOLATION_MW)
+                over = over[self._finite[over]]
+                if not over.size:
+                    break
+                self._add_lines(over, d)
+                self.lazy_rounds += 1
+                self._run(lo, hi, floor)
+            self._lazy_flow = flow
+        status_text = self._status_text
         sol = h.getSolution()
         x = np.asarray(sol.col_value)
         y = np.asarray(sol.row_dual)
@@ -309,18 +445,76 @@ class Dispatcher:
         if len(live):
             share = x[self._c_pool + col] / step_mw  # 1.0 exactly for a step cleared in full
             bid[live] = np.clip(q[live] * share[step_of], 0.0, q[live])
-        return self._result(x, y, d, avail, bid)
+        return self._result(x, y, d, avail, bid, status_text)
 
-    def _result(self, x, y, d, avail, bid) -> DispatchResult:
+    def _run(self, lo, hi, floor) -> None:
+        """Solve from the current basis; on trouble once more from scratch, then without floors."""
+        h, ns = self._h, self._n_seg
+        h.run()
+        self._status_text = "optimal"
+        if h.getModelStatus() != _OPTIMAL:  # numerical trouble: once more from scratch
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
+            if status != _OPTIMAL and floor is not None and lo[:ns].any():  # floors too high: drop them
+                lo[:ns] = 0.0
+                h.changeColsBounds(len(self._fixed_idx), self._fixed_idx, lo, hi)
+                h.run()
+                status = h.getModelStatus()
+                self._status_text = "optimal_without_min"
+            if status != _OPTIMAL:
+                raise RuntimeError(f"dispatch: HiGHS ended with status {h.modelStatusToString(status)!r}; "
+                                   "the LP should always be feasible (demand can be shed): please report this")
+
+    def marginal_emissions(self) -> np.ndarray:
+        """(n_bus,) locational marginal emissions of the last solved hour, tCO2/MWh: how much the
+        hour's emissions change per MW more inflexible demand at each bus.
+
+        From the optimal basis, the way LMPs come from it with costs replaced by emission rates:
+        1 MW more at bus i moves the basic variables by dx_B = B^-1 e_i (the marginal units, and
+        the flows through the binding lines, respond; everything at a bound stays), so the
+        emissions change by co2_B . B^-1 e_i = (B^-T co2_B)_i: one transposed solve with the
+        factored basis gives every bus at once. Exact for a change small enough to keep the basis
+        (the marginal units stay within their segments); at a degenerate vertex it is the
+        response of the basis HiGHS ended with.
+        """
+        h = self._h
+        basic = np.asarray(h.getBasicVariables()[1])
+        rate = np.zeros(len(basic))
+        is_seg = (basic >= 0) & (basic < self._n_seg)
+        rate[is_seg] = self._seg_co2[basic[is_seg]]
+        _, y = h.getBasisTransposeSolve(rate)
+        return self._nodal(np.asarray(y))
+
+    def _nodal(self, y: np.ndarray) -> np.ndarray:
+        """(n_bus,) d(objective)/d(demand at each bus) from row values y (duals, or the emission
+        analogue): the balance row's (+ PTDF-weighted line rows' in the lazy PTDF form)."""
+        nb = self.grid.n_bus
+        if self.copperplate:
+            return np.full(nb, y[0] + 0.0)
+        if self._lazy:
+            k = len(self._active)
+            out = np.full(nb, y[0])
+            if k:
+                out = out + y[1:1 + k] @ self._active_ptdf
+            return out + 0.0
+        return y[:nb] + 0.0
+
+    def _result(self, x, y, d, avail, bid, status) -> DispatchResult:
         g = self.grid
-        ng, nb = self._n_gen, g.n_bus
-        gen = np.clip(x[:ng], 0.0, avail)
-        shed = np.clip(x[ng:ng + nb], 0.0, d)
+        ns, nb = self._n_seg, g.n_bus
+        seg = np.clip(x[:ns], 0.0, self._seg_width)
+        gen = np.minimum(np.bincount(self._seg_gen, seg, g.n_gen), avail)
+        shed = np.clip(x[ns:ns + nb], 0.0, d)
         if self.copperplate:
             lmp = np.full(g.n_bus, y[0] + 0.0)
             inj = (np.bincount(g.gen_bus, gen, g.n_bus) - np.bincount(self.bid_bus, bid, g.n_bus) + shed - d)
             flow = g.ptdf @ inj
             congested = np.zeros(g.n_line, bool)
+        elif self._lazy:
+            lmp = self._nodal(y)
+            flow = self._lazy_flow
+            congested = self._finite & (np.abs(flow) >= self._lim_finite - CONGESTION_TOL * np.maximum(1.0, self._lim_finite))
         else:
             lmp = y[:g.n_bus] + 0.0  # (+ 0.0 turns -0.0 into 0.0)
             phi = np.zeros(g.n_bus)
@@ -333,8 +527,8 @@ class Dispatcher:
             lmp_usd_per_mwh=lmp, gen_mw=gen, line_flow_mw=flow, line_loading=loading, congested=congested,
             bid_cleared_mw=bid, shed_mw=shed, curtailed_mw=curtailed,
             emissions_t=float(gen @ g.gen_co2_t_per_mwh),
-            cost_usd=float(gen @ g.gen_cost_usd_per_mwh + self.voll_usd_per_mwh * shed.sum()),
-            status="optimal")
+            cost_usd=float(seg @ self._seg_cost + self.voll_usd_per_mwh * shed.sum()),
+            status=status)
 
 
 def _vector(v, n: int, name: str, fix: str) -> np.ndarray:

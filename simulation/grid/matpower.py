@@ -4,7 +4,8 @@ Only what a DC market model needs is read, by these documented rules:
 
 - `mpc.baseMVA`; `mpc.bus` (BUS_I, BUS_TYPE, PD, GS, BUS_AREA); `mpc.gen` (GEN_BUS, GEN_STATUS,
   PMAX); `mpc.branch` (F_BUS, T_BUS, BR_X, RATE_A, TAP, BR_STATUS); optional `mpc.gencost` and
-  `mpc.genfuel`. Other fields and columns are ignored.
+  `mpc.genfuel`; optional `mpc.bus_name` (display names, kept when there is one per bus). Other
+  fields and columns are ignored.
 - Isolated buses (type 4), out-of-service branches and generators (status 0) are dropped.
 - Bus demand = Pd + Gs (MW; MATPOWER's DC model counts the shunt conductance as load at 1 p.u.
   voltage). Demand shares = demand / total; the total is the grid's `peak_demand_mw`.
@@ -20,6 +21,19 @@ Only what a DC market model needs is read, by these documented rules:
 - Kind: from `mpc.genfuel` when present (coal, ng -> gas_cc, nuclear, hydro, wind, solar,
   oil/dfo/rfo -> oil, anything else -> other); otherwise every unit is `other` (unknown
   thermal). CO2 = `DEFAULT_CO2_T_PER_MWH` of the kind (other: 0.6 tCO2/MWh).
+
+Full reading (`full=True`; the `matpower:<case>` names of `load_grid`, e.g. ACTIVSg2000) keeps
+what the plain reading drops, for cases built for market studies:
+- Minimum output `gen_min_mw` = Pmin (clipped to [0, capacity]) for thermal units; 0 for wind,
+  solar (weather-driven, curtailable) and hydro (the ACTIVSg cases set hydro Pmin = Pmax, a
+  snapshot's dispatch point). The dispatch enforces it only for committed units
+  (`simulation.grid.commitment`).
+- The quadratic cost term c2 (`gen_cost_quad_usd_per_mw2h`; model 2, at most quadratic), which
+  the dispatch turns into piecewise-linear segments; the constant term c0 is dropped (it does
+  not change the dispatch of a committed unit).
+- Gas units (`ng`) with a linear cost >= `GAS_CT_COST_USD_PER_MWH` are `gas_ct` (peakers), the
+  rest `gas_cc` (the cost as a heat-rate proxy; the ACTIVSg cases type every gas unit `GT`).
+- Bus names (`mpc.bus_name`) and, for ACTIVSg2000, its areas named as ERCOT weather zones.
 """
 
 from __future__ import annotations
@@ -37,6 +51,18 @@ FUEL_KIND = {"coal": "coal", "ng": "gas_cc", "gas": "gas_cc", "nuclear": "nuclea
              "wind": "wind", "solar": "solar", "oil": "oil", "dfo": "oil", "rfo": "oil"}
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+#: full reading: gas units with a linear cost at or above this are combustion turbines (peakers),
+#: the rest combined cycles (ACTIVSg2000's gas costs cluster at 15-19 USD/MWh, CC heat rates at its
+#: gas price, with a handful of peakers at 26-30)
+GAS_CT_COST_USD_PER_MWH = 20.0
+#: full reading: kinds whose minimum output is dropped (wind/solar follow the weather and can be
+#: curtailed; the case's hydro Pmin = Pmax is a snapshot's dispatch point, not a technical minimum)
+NO_MIN_KINDS = ("wind", "solar", "hydro")
+#: zone names of cases whose areas are known regions (full reading); ACTIVSg2000's eight areas
+#: are ERCOT's weather zones (Birchfield et al. 2017; checked against the bus names: Odessa and
+#: Midland in 1, Dallas-Fort Worth in 5, Houston in 7, ...)
+AREA_NAMES = {"case_ACTIVSg2000": {"1": "Far West", "2": "North", "3": "West", "4": "South", "5": "North Central",
+                                   "6": "South Central", "7": "Coast", "8": "East"}}
 
 _ASSIGN = re.compile(r"\bmpc\.(\w+)\s*=\s*")
 
@@ -122,7 +148,7 @@ def _check_finite(m: np.ndarray, cols: dict[str, int], where: str, name: str) ->
 def read_matpower(path: str | Path) -> dict:
     """The raw tables of a MATPOWER `.m` case, as a PYPOWER-style dict of numpy arrays:
     `baseMVA` (float), `bus`, `gen`, `branch`, and when present `gencost` (2-D arrays, MATPOWER
-    columns and 1-based bus numbers) and `genfuel` (list of str)."""
+    columns and 1-based bus numbers), `genfuel` and `bus_name` (lists of str)."""
     path = Path(path)
     where = str(path)
     try:
@@ -143,21 +169,24 @@ def read_matpower(path: str | Path) -> dict:
            "branch": _matrix(f["branch"], where, "branch", 11)}
     if "gencost" in f:
         out["gencost"] = _matrix(f["gencost"], where, "gencost", 4)
-    if "genfuel" in f:
-        out["genfuel"] = _cells(f["genfuel"])
+    for key in ("genfuel", "bus_name"):
+        if key in f:
+            out[key] = _cells(f[key])
     return out
 
 
-def load_matpower(path: str | Path, name: str | None = None) -> Grid:
-    """Read a MATPOWER `.m` case into a Grid (see the module docstring for the rules)."""
+def load_matpower(path: str | Path, name: str | None = None, full: bool = False) -> Grid:
+    """Read a MATPOWER `.m` case into a Grid (see the module docstring for the rules; `full`:
+    keep minimum outputs, quadratic costs and bus names)."""
     path = Path(path)
-    return grid_from_mpc(read_matpower(path), name or path.stem, str(path))
+    return grid_from_mpc(read_matpower(path), name or path.stem, str(path), full=full)
 
 
-def grid_from_mpc(mpc: dict, name: str, where: str) -> Grid:
+def grid_from_mpc(mpc: dict, name: str, where: str, full: bool = False) -> Grid:
     """A Grid from MATPOWER tables (a PYPOWER-style dict as `read_matpower` returns: `baseMVA`,
-    `bus`, `gen`, `branch`, optional `gencost`, `genfuel`), by the module docstring's rules.
-    `where` names the source in error messages."""
+    `bus`, `gen`, `branch`, optional `gencost`, `genfuel`, `bus_name`), by the module
+    docstring's rules. `where` names the source in error messages. `full` keeps what the
+    `matpower:` cases need (see "Full reading" in the module docstring)."""
     base_mva, bus, gen, branch = mpc["baseMVA"], mpc["bus"], mpc["gen"], mpc["branch"]
     _check_finite(bus, {"BUS_I": 0, "BUS_TYPE": 1, "PD": 2, "GS": 4, "BUS_AREA": 6}, where, "bus")
     _check_finite(gen, {"GEN_BUS": 0, "GEN_STATUS": 7}, where, "gen")
@@ -183,6 +212,8 @@ def grid_from_mpc(mpc: dict, name: str, where: str) -> Grid:
     total = float(demand.sum())
     share = demand / total if total > 0 else np.zeros(len(ids))
     zone = [str(int(a)) if float(a).is_integer() else str(a) for a in bus[:, 6]]
+    area_names = AREA_NAMES.get(name, {}) if full else {}
+    zone = [area_names.get(z, z) for z in zone]
     ref = np.flatnonzero(bus[:, 1] == 3)
     slack = int(ref[0]) if ref.size else 0
 
@@ -192,6 +223,11 @@ def grid_from_mpc(mpc: dict, name: str, where: str) -> Grid:
             raise ValueError(f"{where}: mpc.{table} row {row + 1}: bus {number:g} is not in mpc.bus; "
                              "refer to an existing bus number")
         return index.get(n)  # None: an isolated bus (dropped with it)
+
+    names_in = mpc.get("bus_name")
+    bus_name = None
+    if names_in is not None and len(names_in) == len(numbers):  # display only: a mismatch is ignored
+        bus_name = np.array([" ".join(str(n).split()) for n in names_in], dtype=str)[keep_bus]
 
     # branches
     lf, lt, lx, ll = [], [], [], []
@@ -211,7 +247,7 @@ def grid_from_mpc(mpc: dict, name: str, where: str) -> Grid:
         raise ValueError(f"{where}: mpc.genfuel has {len(fuels)} entries for {len(gen)} generators; "
                          "give one fuel per mpc.gen row")
     cost_rows = mpc.get("gencost", np.zeros((0, 4)))
-    gb, cap, cost, kind, names = [], [], [], [], []
+    gb, cap, cost, kind, names, pmin, quad = [], [], [], [], [], [], []
     for r, row in enumerate(gen):
         b = bus_of(row[0], "gen", r)
         if row[7] <= 0 or b is None:
@@ -222,8 +258,15 @@ def grid_from_mpc(mpc: dict, name: str, where: str) -> Grid:
                              "give the generator's capacity in MW")
         cap.append(max(float(row[8]), 0.0))
         cost.append(_marginal_cost(cost_rows[r], where, r) if r < len(cost_rows) else DEFAULT_COST_USD_PER_MWH)
-        kind.append(FUEL_KIND.get(fuels[r].lower(), "other") if fuels is not None else "other")
+        k = FUEL_KIND.get(fuels[r].lower(), "other") if fuels is not None else "other"
+        if full and k == "gas_cc" and cost[-1] >= GAS_CT_COST_USD_PER_MWH:
+            k = "gas_ct"
+        kind.append(k)
         names.append(f"gen{r + 1}")
+        if full:
+            quad.append(_quadratic_cost(cost_rows[r], where, r) if r < len(cost_rows) else 0.0)
+            floor = float(row[9]) if np.isfinite(row[9]) else 0.0
+            pmin.append(0.0 if k in NO_MIN_KINDS else min(max(floor, 0.0), cap[-1]))
     co2 = [DEFAULT_CO2_T_PER_MWH[k] for k in kind]
     try:
         return Grid(bus_ids=ids, bus_zone=zone, demand_share=share,
@@ -232,9 +275,25 @@ def grid_from_mpc(mpc: dict, name: str, where: str) -> Grid:
                     gen_cap_mw=np.array(cap, float), gen_cost_usd_per_mwh=np.array(cost, float),
                     gen_co2_t_per_mwh=np.array(co2, float), gen_kind=np.array(kind, dtype=str),
                     gen_name=np.array(names, dtype=str), slack=slack, base_mva=base_mva, peak_demand_mw=total,
-                    name=name)
+                    name=name, gen_min_mw=np.array(pmin, float) if full else None,
+                    gen_cost_quad_usd_per_mw2h=np.array(quad, float) if full else None, bus_name=bus_name)
     except ValueError as e:
         raise ValueError(f"{where}: {e}") from None
+
+
+def _quadratic_cost(row: np.ndarray, where: str, r: int) -> float:
+    """c2 of a polynomial cost row (model 2, n = 3), USD/MW^2/h; 0 for linear and piecewise rows."""
+    if row[0] != 2 or int(row[3]) < 3:
+        return 0.0
+    n = int(row[3])
+    if n > 3 and np.any(row[4:4 + n - 3] != 0):
+        raise ValueError(f"{where}: mpc.gencost row {r + 1}: a polynomial of degree {n - 1} is not supported; "
+                         "give at most quadratic costs")
+    c2 = float(row[4 + n - 3])
+    if c2 < 0:
+        raise ValueError(f"{where}: mpc.gencost row {r + 1}: quadratic term {c2:g} < 0 (a concave cost); "
+                         "give a convex cost")
+    return c2
 
 
 def _marginal_cost(row: np.ndarray, where: str, r: int) -> float:

@@ -78,6 +78,13 @@ class Grid:
     base_mva: float = 100.0
     peak_demand_mw: float = 0.0  # the case's system peak demand (default for hourly series)
     name: str = "grid"
+    #: (n_gen,) minimum output when committed, MW (None: all 0, every unit can run down to 0)
+    gen_min_mw: np.ndarray | None = None
+    #: (n_gen,) quadratic cost coefficient c2, USD/MW^2/h: cost = c2 p^2 + cost_usd_per_mwh p
+    #: (None: all 0, linear costs); the dispatch uses piecewise-linear segments of it
+    gen_cost_quad_usd_per_mw2h: np.ndarray | None = None
+    #: (n_bus,) optional display names from the case (e.g. MATPOWER mpc.bus_name; None: none)
+    bus_name: np.ndarray | None = None
     _derived: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -92,6 +99,15 @@ class Grid:
         set_(self, "gen_kind", _frozen(np.asarray(self.gen_kind, dtype=str)))
         names = self.gen_name if self.gen_name is not None else [f"g{i}" for i in range(len(self.gen_bus))]
         set_(self, "gen_name", _frozen(np.asarray(names, dtype=str)))
+        ng = len(self.gen_bus)
+        for name in ("gen_min_mw", "gen_cost_quad_usd_per_mw2h"):
+            v = getattr(self, name)
+            set_(self, name, _frozen(np.zeros(ng) if v is None else np.asarray(v, dtype=float)))
+        if self.bus_name is not None:
+            set_(self, "bus_name", _frozen(np.asarray(self.bus_name, dtype=str)))
+            if len(self.bus_name) != len(self.bus_ids):
+                raise ValueError(f"Grid: {len(self.bus_name)} bus names for {len(self.bus_ids)} buses; "
+                                 "give one name per bus or none")
         set_(self, "slack", int(self.slack))
         set_(self, "base_mva", float(self.base_mva))
         set_(self, "peak_demand_mw", float(self.peak_demand_mw))
@@ -115,7 +131,8 @@ class Grid:
             raise ValueError("grid: no buses; add at least one bus")
         for name, n in (("bus_zone", nb), ("demand_share", nb), ("line_to", nl), ("line_x_pu", nl),
                         ("line_limit_mw", nl), ("gen_cap_mw", ng), ("gen_cost_usd_per_mwh", ng),
-                        ("gen_co2_t_per_mwh", ng), ("gen_kind", ng), ("gen_name", ng)):
+                        ("gen_co2_t_per_mwh", ng), ("gen_kind", ng), ("gen_name", ng),
+                        ("gen_min_mw", ng), ("gen_cost_quad_usd_per_mw2h", ng)):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"grid.{name}: has {len(getattr(self, name))} entries, expected {n}; "
                                  "give one entry per bus, line or generator")
@@ -163,6 +180,18 @@ class Grid:
                 g = bad[0]
                 raise ValueError(f"generator {self.gen_name[g]} at {self._bus(self.gen_bus[g])}: "
                                  f"{name.removeprefix('gen_')} must be a finite number >= 0 (got {v[g]}); give its {what}")
+        v, cap = self.gen_min_mw, self.gen_cap_mw
+        bad = np.flatnonzero(~np.isfinite(v) | (v < 0) | (v > cap))
+        if bad.size:
+            g = bad[0]
+            raise ValueError(f"generator {self.gen_name[g]} at {self._bus(self.gen_bus[g])}: min_mw must be in "
+                             f"[0, cap_mw = {cap[g]:g}] (got {v[g]}); give its minimum output when running")
+        v = self.gen_cost_quad_usd_per_mw2h
+        bad = np.flatnonzero(~np.isfinite(v) | (v < 0))
+        if bad.size:
+            g = bad[0]
+            raise ValueError(f"generator {self.gen_name[g]} at {self._bus(self.gen_bus[g])}: cost_quad_usd_per_mw2h "
+                             f"must be a finite number >= 0 (got {v[g]}); give the quadratic cost term (convex)")
         c = self.gen_cost_usd_per_mwh
         bad = np.flatnonzero(~np.isfinite(c))
         if bad.size:
@@ -281,7 +310,8 @@ class Grid:
                           peak_demand_mw=self.peak_demand_mw)
         ids = self.bus_ids.tolist()
         for i, b in enumerate(ids):
-            g.add_node(b, demand_share=float(self.demand_share[i]), zone=str(self.bus_zone[i]))
+            g.add_node(b, demand_share=float(self.demand_share[i]), zone=str(self.bus_zone[i]),
+                       **({} if self.bus_name is None else {"name": str(self.bus_name[i])}))
         for k in range(self.n_line):
             f, t = ids[self.line_from[k]], ids[self.line_to[k]]
             g.add_edge(f, t, line=k, from_bus=f, x_pu=float(self.line_x_pu[k]),
@@ -289,7 +319,8 @@ class Grid:
         g.graph["generators"] = [
             dict(name=str(self.gen_name[i]), bus=ids[self.gen_bus[i]], cap_mw=float(self.gen_cap_mw[i]),
                  cost_usd_per_mwh=float(self.gen_cost_usd_per_mwh[i]),
-                 co2_t_per_mwh=float(self.gen_co2_t_per_mwh[i]), kind=str(self.gen_kind[i]))
+                 co2_t_per_mwh=float(self.gen_co2_t_per_mwh[i]), kind=str(self.gen_kind[i]),
+                 min_mw=float(self.gen_min_mw[i]), cost_quad_usd_per_mw2h=float(self.gen_cost_quad_usd_per_mw2h[i]))
             for i in range(self.n_gen)]
         return g
 
@@ -308,6 +339,8 @@ class Grid:
         if share.sum() > 0 and abs(share.sum() - 1.0) > 1e-12:  # relative weights -> shares
             share = share / share.sum()
         zone = [str(g.nodes[b].get("zone", "")) for b in ids]
+        named = any("name" in g.nodes[b] for b in ids)
+        bus_name = [str(g.nodes[b].get("name", b)) for b in ids] if named else None
 
         edges = list(g.edges(keys=True, data=True)) if g.is_multigraph() else \
             [(u, v, 0, d) for u, v, d in g.edges(data=True)]
@@ -327,7 +360,7 @@ class Grid:
             ll.append(math.inf if lim is None else _num(lim, where, "limit_mw"))
 
         gens = list(g.graph.get("generators", []))
-        gb, cap, cost, co2, kind, names = [], [], [], [], [], []
+        gb, cap, cost, co2, kind, names, pmin, quad = [], [], [], [], [], [], [], []
         for i, gen in enumerate(gens):
             nm = str(gen.get("name", f"g{i}"))
             where = f"generator {nm} (graph['generators'][{i}])"
@@ -344,6 +377,8 @@ class Grid:
             co2.append(_num(gen["co2_t_per_mwh"], where, "co2_t_per_mwh"))
             kind.append(str(gen["kind"]))
             names.append(nm)
+            pmin.append(_num(gen.get("min_mw", 0.0), where, "min_mw"))
+            quad.append(_num(gen.get("cost_quad_usd_per_mw2h", 0.0), where, "cost_quad_usd_per_mw2h"))
         slack_id = g.graph.get("slack", ids[0])
         if slack_id not in index:
             raise ValueError(f"graph['slack']: bus {slack_id!r} is not in the network; name one of its buses")
@@ -354,14 +389,16 @@ class Grid:
                    gen_cost_usd_per_mwh=np.array(cost, float), gen_co2_t_per_mwh=np.array(co2, float),
                    gen_kind=np.array(kind, dtype=str), gen_name=np.array(names, dtype=str),
                    slack=index[slack_id], base_mva=float(g.graph.get("base_mva", 100.0)),
-                   peak_demand_mw=float(g.graph.get("peak_demand_mw", 0.0)), name=str(g.graph.get("name", "grid")))
+                   peak_demand_mw=float(g.graph.get("peak_demand_mw", 0.0)), name=str(g.graph.get("name", "grid")),
+                   gen_min_mw=np.array(pmin, float), gen_cost_quad_usd_per_mw2h=np.array(quad, float), bus_name=bus_name)
 
     def with_changes(self, **changes) -> Grid:
         """A copy with some fields replaced (validated again), e.g. `grid.with_changes(line_limit_mw=lim)`."""
         fields = {k: getattr(self, k) for k in ("bus_ids", "bus_zone", "demand_share", "line_from", "line_to",
                                                "line_x_pu", "line_limit_mw", "gen_bus", "gen_cap_mw",
                                                "gen_cost_usd_per_mwh", "gen_co2_t_per_mwh", "gen_kind", "gen_name",
-                                               "slack", "base_mva", "peak_demand_mw", "name")}
+                                               "slack", "base_mva", "peak_demand_mw", "name", "gen_min_mw",
+                                               "gen_cost_quad_usd_per_mw2h", "bus_name")}
         unknown = set(changes) - set(fields)
         if unknown:
             raise ValueError(f"Grid.with_changes: unknown field(s) {sorted(unknown)}; use Grid's field names")

@@ -88,9 +88,9 @@ def _calendar(start, hours: int):
     return hod, weekday, doy
 
 
-def _demand_shape(hod, weekday, doy, weekend_factor: float):
+def _demand_shape(hod, weekday, doy, weekend_factor: float, summer_peak_doy: float = 205.0):
     yr = 2 * np.pi * doy / 365.25
-    summer = np.clip(np.cos(yr - 2 * np.pi * 205 / 365.25), 0, None)  # 0..1, peak ~24 July
+    summer = np.clip(np.cos(yr - 2 * np.pi * summer_peak_doy / 365.25), 0, None)  # 0..1, peak ~24 July by default
     winter = np.clip(np.cos(yr - 2 * np.pi * 15 / 365.25), 0, None)  # 0..1, peak ~15 January
     seasonal = 1.0 + 0.22 * summer ** 1.5 + 0.08 * winter ** 2
     evening = np.exp(-0.5 * ((hod - 17.5) / (2.6 - 0.6 * summer)) ** 2)
@@ -101,15 +101,17 @@ def _demand_shape(hod, weekday, doy, weekend_factor: float):
     return daily * seasonal * week
 
 
-_SHAPE_MAX: dict[float, float] = {}
+_SHAPE_MAX: dict[tuple[float, float], float] = {}
 
 
-def _shape_max(weekend_factor: float) -> float:
+def _shape_max(weekend_factor: float, summer_peak_doy: float = 205.0) -> float:
     """Largest value of the deterministic demand shape over a year of weekdays (15-min grid)."""
-    if weekend_factor not in _SHAPE_MAX:
+    key = (weekend_factor, summer_peak_doy)
+    if key not in _SHAPE_MAX:
         t = np.arange(0, 365.25 * 24, 0.25)
-        _SHAPE_MAX[weekend_factor] = float(_demand_shape(t % 24, np.zeros(t.size), t / 24.0, weekend_factor).max())
-    return _SHAPE_MAX[weekend_factor]
+        _SHAPE_MAX[key] = float(_demand_shape(t % 24, np.zeros(t.size), t / 24.0, weekend_factor,
+                                              summer_peak_doy).max())
+    return _SHAPE_MAX[key]
 
 
 def _ar1(rng: np.random.Generator, n: int, phi: float, std: float) -> np.ndarray:
@@ -125,11 +127,15 @@ def _ar1(rng: np.random.Generator, n: int, phi: float, std: float) -> np.ndarray
 def synthetic_series(*, hours: int, start, peak_mw: float, rng: np.random.Generator, noise: float = 0.02,
                      weekend_factor: float = 0.93, latitude_deg: float = 32.0,
                      heatwave_start_day: int | None = None, heatwave_days: int = 7,
-                     heatwave_demand_factor: float = 1.18, heatwave_wind_factor: float = 0.7) -> HourlySeries:
+                     heatwave_demand_factor: float = 1.18, heatwave_wind_factor: float = 0.7,
+                     summer_peak_doy: float = 205.0) -> HourlySeries:
     """Synthetic hourly demand, wind and solar (see the module docstring for the shapes).
 
     start: local start time (`datetime`) or day of year (1-366). peak_mw: system peak demand.
+    summer_peak_doy: day of year of the summer peak (205: late July; ERCOT's are mid-August, ~225).
     """
+    if not 1 <= summer_peak_doy <= 366:
+        raise ValueError(f"summer_peak_doy must be a day of year in 1..366 (got {summer_peak_doy}); e.g. 225 (mid-August)")
     if not isinstance(hours, (int, np.integer)) or hours < 1:
         raise ValueError(f"hours must be an integer >= 1 (got {hours!r}); give the number of hours to simulate")
     if not (isinstance(peak_mw, (int, float, np.integer, np.floating)) and math.isfinite(peak_mw) and peak_mw >= 0):
@@ -154,7 +160,8 @@ def synthetic_series(*, hours: int, start, peak_mw: float, rng: np.random.Genera
     n = int(hours)
 
     # demand (random draws: 1. demand noise)
-    shape = _demand_shape(hod, weekday, doy, weekend_factor) / _shape_max(weekend_factor)
+    shape = (_demand_shape(hod, weekday, doy, weekend_factor, summer_peak_doy)
+             / _shape_max(weekend_factor, summer_peak_doy))
     demand = float(peak_mw) * shape * np.maximum(1.0 + _ar1(rng, n, 0.9, noise), 0.0)
 
     # wind (2. wind state)
@@ -181,6 +188,35 @@ def synthetic_series(*, hours: int, start, peak_mw: float, rng: np.random.Genera
         demand = np.where(on, demand * heatwave_demand_factor, demand)
         wind = np.where(on, wind * heatwave_wind_factor, wind)
     return HourlySeries(demand_mw=demand, wind_cf=wind, solar_cf=solar)
+
+
+def coastal_wind_cf(*, hours: int, start, rng: np.random.Generator, heatwave_start_day: int | None = None,
+                    heatwave_days: int = 7, heatwave_wind_factor: float = 0.7) -> np.ndarray:
+    """Synthetic hourly capacity factor of coastal wind (stated synthetic, shaped after ERCOT's
+    Gulf-coast fleet): a sea breeze that peaks in the late afternoon (~5 pm), strongest in summer,
+    when inland West Texas wind is weakest, on top of its own weather state (an hourly AR(1),
+    autocorrelation 0.95); annual mean ~0.35. Draws from `rng` only (one normal per hour)."""
+    hod, _, doy = _calendar(start, int(hours))
+    yr = 2 * np.pi * doy / 365.25
+    summer = np.clip(np.cos(yr - 2 * np.pi * 205 / 365.25), 0, None)
+    z = _ar1(rng, int(hours), 0.95, 1.0)
+    x = -0.75 + 1.1 * z + (0.35 + 0.45 * summer) * np.cos(2 * np.pi * (hod - 17.0) / 24)
+    cf = 1.0 / (1.0 + np.exp(-x))
+    if heatwave_start_day is not None:
+        day = np.arange(int(hours)) // 24
+        on = (day >= heatwave_start_day) & (day < heatwave_start_day + heatwave_days)
+        cf = np.where(on, cf * heatwave_wind_factor, cf)
+    return cf
+
+
+def zonal_demand_mw(system_mw: float, mean_mw: float, share: np.ndarray, flatness: np.ndarray) -> np.ndarray:
+    """(n_bus,) demand per bus for one hour: zones with `flatness` f > 0 follow the system's shape
+    only in part (an industrial zone's load hardly moves with the weather: f = 1 is flat at its
+    share of the mean), `(1 - f) + f x mean / system` times the bus's share; then scaled so the
+    buses add up to the system's demand."""
+    w = share * ((1.0 - flatness) + flatness * (mean_mw / system_mw if system_mw > 0 else 1.0))
+    total = w.sum()
+    return w * (system_mw / total) if total > 0 else share * system_mw
 
 
 def load_series_csv(path: str | Path, hours: int | None = None, base: HourlySeries | None = None) -> HourlySeries:

@@ -4,14 +4,14 @@ agents, the model, logs or visualisation.
 """
 
 from simulation.markets.ai_compute import AiSpotMarket, HostingOffer, HostingOffers
-from simulation.markets.btc_price import GbmJumpPrice, SeriesPrice, load_price_csv
+from simulation.markets.btc_price import GbmJumpPrice, SeriesPrice, load_price_csv, load_price_times, price_window
 from simulation.markets.rest_of_world import (DEFAULT_POOL_SHARES, HashrateShock, RestOfWorldFleet,
                                               breakeven_hashprice_usd_per_ph_day)
 from simulation.markets.rewards import expected_rewards, hhi_and_nakamoto, sampled_rewards
 
 __all__ = [
     "AiSpotMarket", "HostingOffer", "HostingOffers",
-    "GbmJumpPrice", "SeriesPrice", "load_price_csv",
+    "GbmJumpPrice", "SeriesPrice", "load_price_csv", "load_price_times", "price_window",
     "DEFAULT_POOL_SHARES", "HashrateShock", "RestOfWorldFleet", "breakeven_hashprice_usd_per_ph_day",
     "expected_rewards", "hhi_and_nakamoto", "sampled_rewards",
 ]

@@ -79,3 +79,38 @@ def load_price_csv(path: str | Path, column: str, *, field: str = "markets.btc_p
                              "(fill or interpolate the gap)")
         out[i] = v
     return out
+
+
+def load_price_times(path: str | Path) -> np.ndarray | None:
+    """The `time_unix` column of a price CSV (start of each hour, unix s), or None without one."""
+    with Path(path).open(newline="") as fh:
+        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
+        if rows.fieldnames is None or "time_unix" not in rows.fieldnames:
+            return None
+        try:
+            return np.array([int(r["time_unix"]) for r in rows], np.int64)
+        except (TypeError, ValueError):
+            raise ValueError(f"markets.btc_price.csv: {path} has a time_unix that is not a whole number of "
+                             "seconds; write unix times") from None
+
+
+def price_window(values: np.ndarray, times: np.ndarray, start_unix: int, hours: int, path: str | Path,
+                 *, field: str = "markets.btc_price.csv") -> np.ndarray:
+    """The `hours` hourly prices of a run starting at `start_unix` from a timed series (rows one
+    hour apart): from the row whose hour holds the start. A series that does not cover the run
+    is a one-line error naming the file and the key."""
+    import datetime as _dt
+
+    iso = lambda t: _dt.datetime.fromtimestamp(int(t), _dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")  # noqa: E731
+    if len(times) != len(values) or (len(times) > 1 and not np.all(np.diff(times) == 3600)):
+        raise ValueError(f"{field}: {path} time_unix must rise by 3,600 s from row to row; give one row per hour")
+    end_needed = start_unix + 3600 * hours
+    covers = f"covers {iso(times[0])} to {iso(times[-1] + 3600)}" if len(times) else "has no rows"
+    if not len(times) or not times[0] <= start_unix < times[-1] + 3600:
+        raise ValueError(f"{field}: {path} {covers} but the run starts at {iso(start_unix)} (bitcoin.time); "
+                         "give a series covering the run")
+    i0 = int((start_unix - times[0]) // 3600)
+    if len(values) - i0 < hours:
+        raise ValueError(f"{field}: {path} {covers} but the run needs prices to {iso(end_needed)} (run.hours = "
+                         f"{hours}); give a series covering the run or fewer run.hours")
+    return values[i0:i0 + hours]

@@ -14,7 +14,10 @@ from simulation.viz.options import DEFAULT_CONFIG, config_path, live_params
 #: the series the charts draw (keys of `model.recorder.last`)
 SERIES = ("hour", "network_eh_s", "local_eh_s", "difficulty", "btc_price_usd", "hashprice_usd_per_ph_day",
           "ai_price_usd_per_gpu_hour", "lmp_mean_usd_per_mwh", "mw_hashing", "mw_ai", "mw_curtailed",
-          "mean_block_interval_s", "blocks", "consumer_shed_mwh", "congested_lines")
+          "mean_block_interval_s", "blocks", "consumer_shed_mwh", "congested_lines",
+          # columns other model versions log (NaN where this one does not): the AI split, conversions
+          # and the cost of an attack hour; the charts draw them when they are there
+          "mw_ai_hosting", "mw_ai_own_gpu", "mw_converting", "attack_rent_usd_per_h")
 
 
 class History:
@@ -31,6 +34,24 @@ class History:
         for k, v in self._a.items():
             v[self.n] = row.get(k, np.nan)
         self.n += 1
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._a[key][: self.n]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def snapshot(self, n: int | None = None) -> "HistoryView":
+        """The first `n` hours (default: all so far) of every series, all cut at the same hour: a
+        redraw running while the play loop appends the next hour never mixes lengths."""
+        return HistoryView(self._a, self.n if n is None else min(int(n), self.n))
+
+
+class HistoryView:
+    """A fixed-length read-only view of a `History` (see `History.snapshot`)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], n: int) -> None:
+        self._a, self.n = arrays, n
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self._a[key][: self.n]

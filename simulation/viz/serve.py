@@ -7,6 +7,7 @@ front end is served from the `solara-assets` package, so the page works offline.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -18,8 +19,23 @@ from pathlib import Path
 from simulation.viz.options import CONFIG_ENV, REPO, config_path
 
 APP = REPO / "app.py"
+#: modules the browser view needs, all from the `viz` extra
+VIZ_MODULES = ("solara", "altair", "ipyvuetify", "solara_assets")
 #: seconds to wait for the server to accept connections before giving up
 START_TIMEOUT_S = 120.0
+
+
+def missing_viz_modules() -> list[str]:
+    """The `viz` extra's modules that are not installed."""
+    missing = []
+    for name in VIZ_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 def solara_command(host: str, port: int) -> list[str]:
@@ -35,6 +51,8 @@ def solara_env(config: str | os.PathLike | None) -> dict[str, str]:
     else:
         env.pop(CONFIG_ENV, None)
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    env.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # the badge covered the page's corner
+    env.setdefault("SOLARA_THEME_TITLE", "gridpivot")
     env.setdefault("MPLBACKEND", "Agg")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
@@ -47,7 +65,13 @@ def _port_open(host: str, port: int) -> bool:
 
 
 def serve(config_path_or_none: str | os.PathLike | None = None, host: str = "127.0.0.1", port: int = 8765) -> int:
-    """Run the browser view until interrupted; returns the server's exit code (2: bad input)."""
+    """Run the browser view until interrupted; returns the server's exit code (2: bad input or
+    the `viz` extra not installed)."""
+    missing = missing_viz_modules()
+    if missing:
+        print(f"error: the browser view needs the `viz` extra ({', '.join(missing)} not installed); install it with "
+              "pip install -e '.[viz]' (from a checkout) or pip install 'gridpivot[viz]'", file=sys.stderr)
+        return 2
     try:
         config_path(config_path_or_none)
     except ValueError as e:

@@ -1,0 +1,311 @@
+"""A simulated year of Texas: ACTIVSg2000 (2,000 buses, 3,206 lines, 432 units in service) with
+>= 3,000 miners (`configs/texas_2024.toml`, its 120 sites split into --miners agents of the same
+total MW), a DC-OPF every hour, logs written; then the same hours' LPs side by side with
+pandapower and PyPSA.
+
+1. The year, one core: wall time (imports, build, run), simulated hours per second, peak memory
+   (max RSS, `resource.getrusage`, read right after the year) and the share of the run in each
+   phase (agents, dispatch, Bitcoin, logging, drivers, other). Goals: <= 30 s, <= 1.5 GiB.
+2. The hourly LPs of the year's first `--compare-hours` hours (default 24) as the model cleared
+   them (inflexible demand per bus, available MW and committed floors per unit, the miners'
+   bids aggregated into (bus, price) steps, shedding at VOLL, the piecewise-linear costs), solved
+   again by
+   - our `Dispatcher` (a fresh one, warm-started hour to hour, as in the model);
+   - pandapower `rundcopp` per hour (PIPS interior point; each hour's net built from our arrays,
+     untimed: line limits as max_loading_percent = 100, committed units with their floors and pwl
+     costs, bid steps as controllable loads with cost -price, shedding as a unit per bus at VOLL;
+     only `rundcopp` is timed);
+   - PyPSA (`bench` extra; what a grid modeller would use): the network built from our arrays
+     (v_nom 1 kV so x in ohm = x p.u. / base MVA; s_nom = limit), every hour a snapshot, one
+     `optimize` with HiGHS for all of them; cost segments, shedding and bid steps as generators
+     (bids with p_min_pu = -1 and cost = their price).
+   Reported: ms per hour each, the ratios (goals >= 300x), objective gaps and LMP differences
+   (USD/MWh; equal within 1e-3 where unique, i.e. at non-degenerate hours).
+
+    .venv/bin/python benchmarks/year_texas.py [--hours 8760] [--miners 3000] [--compare-hours 24]
+        [--no-pypsa] [--pp-hours N] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import time
+
+T_START = time.perf_counter()
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import resource  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import numpy as np  # noqa: E402
+
+from year_ieee118 import SHOWN, PhaseClock, scenario  # noqa: E402  (pins the process to one core)
+from simulation.config import resolve_scenario  # noqa: E402
+from simulation.grid import Dispatcher  # noqa: E402
+from simulation.model import GridPivotModel  # noqa: E402
+from simulation.runner import run_scenario  # noqa: E402
+
+LMP_TOL = 1e-3
+
+
+def texas_scenario(config: str, hours: int | None, miners: int | None):
+    """The config with `miners` agents of the same total MW (median interconnect scaled down)."""
+    base = resolve_scenario(config)
+    sc = scenario(config, hours, miners, None, None)
+    if miners is not None:
+        n0 = sum(base.population.counts.values())
+        sc = resolve_scenario(sc, [("population.interconnect_mw_median",
+                                    base.population.interconnect_mw_median * n0 / miners)])
+    return sc
+
+
+class Recorder:
+    """Keeps the dispatch inputs of the model's first `n` hours."""
+
+    def __init__(self, model, n: int) -> None:
+        self.hours: list[tuple] = []
+        dispatch = model.dispatch_grid
+
+        def recorded(inputs, bid_mw, bid_usd_per_mwh):
+            if len(self.hours) < n:
+                demand, bid, price, _ = model.dispatch_inputs(inputs, bid_mw, bid_usd_per_mwh)  # what the model's LP clears
+                floor = inputs.gen_min_mw
+                self.hours.append((demand.copy(), inputs.gen_available_mw.copy(),
+                                   None if floor is None else floor.copy(), bid.copy(), price.copy()))
+            return dispatch(inputs, bid_mw, bid_usd_per_mwh)
+
+        model.dispatch_grid = recorded
+
+
+def steps(bid_bus, q, price, cap):
+    """The hour's bids as (bus, price) steps: (bus, MW, price) arrays, as our LP aggregates them."""
+    price = np.clip(price, -cap, cap)
+    live = q > 0
+    keys = np.stack([bid_bus[live], price[live]])
+    uniq, inv = np.unique(keys, axis=1, return_inverse=True)
+    mw = np.bincount(inv.ravel(), weights=q[live], minlength=uniq.shape[1])
+    return uniq[0].astype(np.int64), mw, uniq[1]
+
+
+def run_ours(grid, bid_bus, hours, voll):
+    d = Dispatcher(grid, bid_bus, voll_usd_per_mwh=voll)
+    out = []
+    t0 = time.perf_counter()
+    for demand, avail, floor, q, p in hours:
+        out.append(d.solve(demand, avail, q, p, min_mw=floor))
+    return (time.perf_counter() - t0) / len(hours), out, d
+
+
+def run_pandapower(grid, bid_bus, hours, voll, segments, cap_price):
+    """Per hour: the net of that hour's LP (built untimed: the units committed and the bid steps
+    change hour to hour) and `rundcopp` on it (timed)."""
+    import pandapower as pp
+
+    vn = 100.0
+    nb, nl = grid.n_bus, grid.n_line
+    t_total, objective, lmps = 0.0, [], []
+    for demand, avail, floor, q, p in hours:
+        floor = np.zeros(grid.n_gen) if floor is None else floor
+        net = pp.create_empty_network(sn_mva=grid.base_mva)
+        pp.create_buses(net, nb, vn_kv=vn, index=np.arange(nb))
+        pp.create_lines_from_parameters(
+            net, from_buses=grid.line_from, to_buses=grid.line_to, length_km=np.ones(nl), r_ohm_per_km=np.zeros(nl),
+            x_ohm_per_km=grid.line_x_pu * vn ** 2 / grid.base_mva, c_nf_per_km=np.zeros(nl),
+            max_i_ka=np.where(np.isfinite(grid.line_limit_mw), grid.line_limit_mw, 1e9) / (math.sqrt(3) * vn),
+            max_loading_percent=np.where(np.isfinite(grid.line_limit_mw), 100.0, np.nan))
+        at = np.flatnonzero(demand > 0)
+        pp.create_loads(net, buses=at, p_mw=demand[at], controllable=False)
+        e = pp.create_ext_grid(net, bus=grid.slack, min_p_mw=0.0, max_p_mw=0.0)
+        pp.create_poly_cost(net, e, "ext_grid", cp1_eur_per_mw=0.0)
+        shed = pp.create_gens(net, buses=at, p_mw=np.zeros(len(at)), min_p_mw=np.zeros(len(at)), max_p_mw=demand[at],
+                              controllable=True)
+        pp.create_poly_costs(net, shed, "gen", cp1_eur_per_mw=np.full(len(at), voll))
+        on = np.flatnonzero(avail > 0)
+        idx = pp.create_gens(net, buses=grid.gen_bus[on], p_mw=np.zeros(len(on)),
+                             min_p_mw=np.minimum(floor[on], avail[on]), max_p_mw=avail[on], controllable=True)
+        lin, lin_cost, pwl, pwl_pts = [], [], [], []
+        for el, g in zip(idx, on):
+            pts = [[a, min(b, avail[g]), c] for a, b, c in segments[g] if a < avail[g]]
+            pts[-1][1] = float(avail[g])
+            if len(pts) == 1:
+                lin.append(el), lin_cost.append(pts[0][2])
+            else:
+                pwl.append(el), pwl_pts.append(pts)
+        pp.create_poly_costs(net, lin, "gen", cp1_eur_per_mw=np.array(lin_cost))
+        if pwl:
+            pp.create_pwl_costs(net, pwl, "gen", pwl_pts)
+        sb, smw, sp = steps(bid_bus, q, p, cap_price)
+        if len(sb):
+            fl = pp.create_loads(net, buses=sb, p_mw=np.zeros(len(sb)), min_p_mw=np.zeros(len(sb)), max_p_mw=smw,
+                                 controllable=np.ones(len(sb), bool))
+            pp.create_poly_costs(net, fl, "load", cp1_eur_per_mw=-sp)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pp.rundcopp(net, PDIPM_MAX_IT=1000)
+        t_total += time.perf_counter() - t0
+        objective.append(float(net.res_cost))
+        lmps.append(net.res_bus.lam_p.to_numpy().copy())
+    return t_total / len(hours), np.array(objective), lmps
+
+
+def run_pypsa(grid, bid_bus, hours, voll, segments, cap_price):
+    import logging
+
+    import pandas as pd
+    import pypsa
+
+    logging.getLogger("pypsa").setLevel(logging.ERROR)
+    logging.getLogger("linopy").setLevel(logging.ERROR)
+    t0 = time.perf_counter()
+    nh, nb = len(hours), grid.n_bus
+    n = pypsa.Network()
+    n.set_snapshots(pd.RangeIndex(nh))
+    buses = [f"b{i}" for i in range(nb)]
+    n.add("Bus", buses, v_nom=1.0)
+    lim = grid.line_limit_mw
+    n.add("Line", [f"l{k}" for k in range(grid.n_line)], bus0=[buses[i] for i in grid.line_from],
+          bus1=[buses[i] for i in grid.line_to], x=grid.line_x_pu / grid.base_mva, r=0.0,
+          s_nom=np.where(np.isfinite(lim), lim, 1e7))
+    demand = np.array([h[0] for h in hours])
+    n.add("Load", [f"d{i}" for i in range(nb)], bus=buses, p_set=pd.DataFrame(demand, columns=[f"d{i}" for i in range(nb)]))
+    # cost segments: one generator each, per-snapshot bounds as p_min_pu / p_max_pu of its width
+    names, bus, width, cost, pmax, pmin = [], [], [], [], [], []
+    for g, segs in enumerate(segments):
+        for k, (a, b, c) in enumerate(segs):
+            if b - a <= 0:
+                continue
+            avail = np.array([h[1][g] for h in hours])
+            floor = np.array([0.0 if h[2] is None else min(h[2][g], h[1][g]) for h in hours])
+            names.append(f"g{g}s{k}"), bus.append(buses[grid.gen_bus[g]]), width.append(b - a), cost.append(c)
+            pmax.append(np.clip(avail - a, 0, b - a) / (b - a)), pmin.append(np.clip(floor - a, 0, b - a) / (b - a))
+    n.add("Generator", names, bus=bus, p_nom=width, marginal_cost=cost,
+          p_max_pu=pd.DataFrame(np.array(pmax).T, columns=names), p_min_pu=pd.DataFrame(np.array(pmin).T, columns=names))
+    shed = [f"shed{i}" for i in range(nb)]
+    pn = np.maximum(demand.max(axis=0), 1e-3)
+    n.add("Generator", shed, bus=buses, p_nom=pn, marginal_cost=voll,
+          p_max_pu=pd.DataFrame(demand / pn, columns=shed))
+    # bid steps: generators that consume (p in [-MW, 0]) at cost = price (so -price per MWh served)
+    per_hour = [steps(bid_bus, h[3], h[4], cap_price) for h in hours]
+    slots: dict[tuple[int, int], int] = {}
+    for sb, _, _ in per_hour:
+        rank = np.zeros(len(sb), int)
+        for j in range(1, len(sb)):
+            rank[j] = rank[j - 1] + 1 if sb[j] == sb[j - 1] else 0
+        for b_, r_ in zip(sb, rank):
+            slots.setdefault((int(b_), int(r_)), len(slots))
+    if slots:
+        m = len(slots)
+        mw, price = np.zeros((nh, m)), np.zeros((nh, m))
+        for h, (sb, smw, sp) in enumerate(per_hour):
+            rank = np.zeros(len(sb), int)
+            for j in range(1, len(sb)):
+                rank[j] = rank[j - 1] + 1 if sb[j] == sb[j - 1] else 0
+            for b_, r_, w_, p_ in zip(sb, rank, smw, sp):
+                mw[h, slots[(int(b_), int(r_))]] = w_
+                price[h, slots[(int(b_), int(r_))]] = p_
+        bid_names = [f"bid{j}" for j in range(m)]
+        pn = np.maximum(mw.max(axis=0), 1e-6)
+        n.add("Generator", bid_names, bus=[buses[b_] for (b_, _) in slots], p_nom=pn,
+              p_max_pu=0.0, p_min_pu=pd.DataFrame(-mw / pn, columns=bid_names),
+              marginal_cost=pd.DataFrame(price, columns=bid_names))
+    build = time.perf_counter() - t0
+    status, condition = n.optimize(solver_name="highs", progress=False, include_objective_constant=False,
+                                   solver_options={"threads": 1, "output_flag": False})
+    total = time.perf_counter() - t0
+    lmps = n.buses_t.marginal_price[buses].to_numpy()
+    return total / nh, build / nh, float(n.objective), lmps, f"{status}/{condition}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", default=str(ROOT / "configs" / "texas_2024.toml"))
+    ap.add_argument("--hours", type=int, help="simulated hours (default: the config's, 8,760)")
+    ap.add_argument("--miners", type=int, default=3000, help="miner agents (the config's MW split among them)")
+    ap.add_argument("--compare-hours", type=int, default=24, help="hours solved again by pandapower and PyPSA")
+    ap.add_argument("--pp-hours", type=int, default=3,
+                    help="of those, hours solved by pandapower (default 3: ~1-2 min each with 3,000 miners' bids)")
+    ap.add_argument("--no-pypsa", action="store_true")
+    ap.add_argument("--out", help="folder for the year's logs (default: a temporary folder, deleted)")
+    args = ap.parse_args(argv)
+    sc = texas_scenario(args.config, args.hours, args.miners)
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="year_texas_"))
+    try:
+        return _bench(sc, args, out)
+    finally:
+        if not args.out:
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def _bench(sc, args, out: Path) -> int:
+    imports_s = time.perf_counter() - T_START
+    t0 = time.perf_counter()
+    model = GridPivotModel(sc, collect_mesa=False)
+    build_s = time.perf_counter() - t0
+    g, f = model.grid, model.fleet
+    print(f"{Path(args.config).name}: {g.name} ({g.n_bus} buses, {g.n_line} lines, {g.n_gen} units), {f.n} miners "
+          f"({f.interconnect_mw.sum():,.0f} MW) x {f.n_slots} bid slots, {sc.run.hours} h, agent log "
+          f"{sc.run.agent_log}")
+    rec = Recorder(model, args.compare_hours)
+    clock = PhaseClock(model)
+    t0 = time.perf_counter()
+    with clock:
+        summary = run_scenario(sc, out / "year", progress=False, model=model)
+    run_s = time.perf_counter() - t0
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    total_s = imports_s + build_s + run_s
+    hours = summary["hours"]
+    print(f"year: imports {imports_s:.1f} s + build {build_s:.2f} s + run {run_s:.1f} s = {total_s:.1f} s end to end "
+          f"({'meets' if total_s <= 30 else 'MISSES'} <= 30 s); {hours / run_s:,.0f} simulated hours/s")
+    print(f"peak memory: {peak_mib:,.0f} MiB max RSS ({'meets' if peak_mib <= 1536 else 'MISSES'} <= 1.5 GiB)")
+    phases = dict(clock.t)
+    phases["other"] = run_s - sum(phases.values())
+    print("share of the run: " + ", ".join(f"{k} {phases.get(k, 0.0) / run_s:.1%}" for k in SHOWN)
+          + "  (ms per hour: " + ", ".join(f"{k} {phases.get(k, 0.0) / hours * 1e3:.2f}" for k in SHOWN) + ")")
+
+    hrs = rec.hours
+    if not hrs:
+        return 0
+    bid_bus = model.dispatcher.bid_bus
+    voll = sc.grid.voll_usd_per_mwh
+    ms, ours, disp = run_ours(g, bid_bus, hrs, voll)
+    segments, cap = disp.segment_costs(), disp.bid_price_cap_usd_per_mwh
+    obj = np.array([r.cost_usd - float(r.bid_cleared_mw @ np.clip(h[4], -cap, cap)) for r, h in zip(ours, hrs)])
+    print(f"same {len(hrs)} hours, same LP: ours {ms * 1e3:.1f} ms/hour "
+          f"({sum(r.congested.any() for r in ours)} hours with binding lines)")
+    n_pp = min(args.pp_hours, len(hrs))
+    if n_pp:
+        ms_pp, obj_pp, lmp_pp = run_pandapower(g, bid_bus, hrs[:n_pp], voll, segments, cap)
+        gap = np.max(np.abs(obj_pp - obj[:n_pp]) / np.maximum(1.0, np.abs(obj[:n_pp])))
+        d = np.array([np.max(np.abs(a - r.lmp_usd_per_mwh)) for a, r in zip(lmp_pp, ours)])
+        print(f"pandapower rundcopp per hour: {ms_pp * 1e3:,.0f} ms/hour; ratio {ms_pp / ms:,.0f}x "
+              f"({'meets' if ms_pp / ms >= 300 else 'MISSES'} >= 300x); objective max rel. gap {gap:.1e}; "
+              f"LMP max |d| per hour: median {np.median(d):.1e}, max {d.max():.1e} USD/MWh, "
+              f"{int((d <= LMP_TOL).sum())}/{n_pp} hours within {LMP_TOL:g}")
+    if not args.no_pypsa:
+        try:
+            import pypsa  # noqa: F401
+        except ImportError:
+            print("PyPSA: not installed (pip install -e \".[bench]\"); skipped")
+            return 0
+        ms_py, build_py, obj_py, lmp_py, status = run_pypsa(g, bid_bus, hrs, voll, segments, cap)
+        gap = abs(obj_py - obj.sum()) / max(1.0, abs(obj.sum()))
+        d = np.array([np.max(np.abs(lmp_py[h] - r.lmp_usd_per_mwh)) for h, r in enumerate(ours)])
+        print(f"PyPSA optimize, {len(hrs)} hours in one LP (HiGHS, {status}): {ms_py * 1e3:,.0f} ms/hour "
+              f"(of which building the network {build_py * 1e3:,.0f}); ratio {ms_py / ms:,.0f}x "
+              f"({'meets' if ms_py / ms >= 300 else 'MISSES'} >= 300x); objective rel. gap {gap:.1e}; "
+              f"LMP max |d| per hour: median {np.median(d):.1e}, max {d.max():.1e} USD/MWh, "
+              f"{int((d <= LMP_TOL).sum())}/{len(hrs)} hours within {LMP_TOL:g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
