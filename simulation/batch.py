@@ -382,21 +382,24 @@ def _config_node(key: str, where: str):
         indexed = re.fullmatch(r"([^\[\]]+)((?:\[\d+\])+)", part)  # miners[0]: an item of a list field
         if indexed:
             part = indexed.group(1)
-        names = [f.name for f in dataclasses.fields(cls)]
+        names = list(cls.model_fields)
         if part not in names:
             at = ".".join(parts[:i]) or "the scenario"
             raise SweepError(f"{where}: unknown config path '{key}': {at} has no field '{part}' "
                              f"(fields: {', '.join(names)})")
-        cls = None if indexed else _dataclass_of(typing.get_type_hints(cls)[part])
+        cls = None if indexed else _dataclass_of(cls.model_fields[part].annotation)
     return cls
 
 
 def _dataclass_of(t) -> type | None:
-    if dataclasses.is_dataclass(t):
+    """The config table class `t` names (through Optional), else None."""
+    from pydantic import BaseModel
+
+    if isinstance(t, type) and issubclass(t, BaseModel):
         return t
     if isinstance(t, types.UnionType) or typing.get_origin(t) is typing.Union:
         inner = [a for a in typing.get_args(t) if a is not type(None)]
-        if len(inner) == 1 and dataclasses.is_dataclass(inner[0]):
+        if len(inner) == 1 and isinstance(inner[0], type) and issubclass(inner[0], BaseModel):
             return inner[0]
     return None
 
@@ -622,9 +625,13 @@ def run_batch(sweep_path: str | Path, *, workers: int | None = None, out: str | 
                 bar.update(1)
                 if failed:
                     bar.set_postfix(failed=len(failed), refresh=False)
-        finally:
+        except BaseException:
             bar.close()
-            table = write_table(folder)
+            with contextlib.suppress(OSError):  # the first error is the one to report
+                write_table(folder)
+            raise
+        bar.close()
+        table = write_table(folder)
     ok = len(done) + ran - len(failed)
     return BatchResult(folder=folder, name=sweep.name, total=sweep.n_runs, already_done=len(done), ran=ran,
                        ok=ok, failed=sorted(failed.items()), wall_s=time.perf_counter() - t0, table=table)
@@ -657,31 +664,27 @@ def _task(folder: Path, sweep: Sweep, spec: RunSpec) -> Task:
 
 @contextlib.contextmanager
 def _locked(folder: Path):
-    """Hold an exclusive lock on the batch folder (released when the process ends, however)."""
+    """Hold an exclusive lock on the batch folder itself (the same lock a run takes on its folder;
+    released when the process ends, however); `.lock` names the holder's pid."""
+    from simulation.output import FolderInUseError, lock_folder
+
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock
+        fd = lock_folder(folder)
+    except FolderInUseError as e:
+        raise ValueError(str(e).replace("a live run", "another process (a batch or a run)")) from None
+    try:
+        (folder / ".lock").write_text(str(os.getpid()))
         yield
-        return
-    with open(folder / ".lock", "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            raise ValueError(f"{folder}: another batch process is working on this folder "
-                             f"(pid {f.read().strip() or '?'}); wait for it or stop it") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _prepare_folder(folder: Path, sweep: Sweep) -> None:
+    from simulation.output import MARKER, is_complete
+
+    if (folder / MARKER).exists() or is_complete(folder):
+        raise ValueError(f"{folder}: holds a single run, not a batch; pass another --out")
     meta_path = folder / "batch.json"
     if meta_path.exists():
         try:

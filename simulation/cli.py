@@ -81,10 +81,28 @@ def main(argv: list[str] | None = None) -> int:
     except _UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except _WriteError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
 
 
 class _UserError(Exception):
     """A one-line problem with the user's input (exit code 2)."""
+
+
+class _WriteError(Exception):
+    """The output could not be written (read-only, disk full, ...): exit code 1."""
+
+
+def _io_error(where, e: OSError) -> _WriteError:
+    what = e.strerror or _one_line(e)
+    name = getattr(e, "filename", None) or where
+    return _WriteError(f"{name}: cannot write ({what}); free space, fix the permissions or pass another --out")
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text or type(e).__name__
 
 
 def _load(args, **extra):
@@ -97,7 +115,7 @@ def _load(args, **extra):
     try:
         return load_scenario(args.config, overrides)
     except (ConfigError, ValueError, FileNotFoundError) as e:
-        raise _UserError(str(e).splitlines()[0]) from None
+        raise _UserError(_one_line(e)) from None
 
 
 def cmd_run(args) -> int:
@@ -111,12 +129,14 @@ def cmd_run(args) -> int:
         try:
             model = GridPivotModel(sc, collect_mesa=False)
         except ValueError as e:
-            raise _UserError(str(e).splitlines()[0]) from None
+            raise _UserError(f"{args.config or 'defaults'}: {_one_line(e)}") from None
     out = args.out or default_run_dir(sc)
     try:
         summary = run_scenario(sc, out, progress=not args.quiet, model=model)
     except (FileExistsError, ValueError) as e:
-        raise _UserError(str(e).splitlines()[0]) from None
+        raise _UserError(_one_line(e)) from None
+    except OSError as e:
+        raise _io_error(out, e) from None
     print(format_summary(summary, out))
     return 0
 
@@ -151,7 +171,9 @@ def cmd_analyse(args) -> int:
     try:
         print(analyse_paths(args.runs, figures=not args.no_figures))
     except (FileNotFoundError, ValueError) as e:
-        raise _UserError(str(e).splitlines()[0]) from None
+        raise _UserError(_one_line(e)) from None
+    except OSError as e:
+        raise _io_error(args.runs[0], e) from None
     return 0
 
 
@@ -161,8 +183,10 @@ def cmd_batch(args) -> int:
     try:
         result = run_batch(args.sweep, workers=args.workers, out=args.out, backend=args.backend,
                            address=args.address, progress=not args.quiet)
-    except (FileNotFoundError, ValueError) as e:
-        raise _UserError(str(e).splitlines()[0]) from None
+    except (FileNotFoundError, FileExistsError, ValueError) as e:
+        raise _UserError(_one_line(e)) from None
+    except OSError as e:
+        raise _io_error(args.out or "batches", e) from None
     print(result)
     return 0
 
