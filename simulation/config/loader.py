@@ -233,7 +233,7 @@ def _unit(info: Any) -> str:
 
 
 def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6) or [o for o in options if o.startswith(word)][:1]
     return f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(options)}"
 
 
@@ -274,7 +274,7 @@ def _translate(err: Mapping, cls: type) -> tuple[tuple, str, str]:
     kind = typ.split("_")[0] if typ.endswith(("_type", "_parsing")) else None
     if typ in ("int_from_float",):
         kind = "int"
-    if kind == "is" or typ.startswith("path"):
+    if typ == "is_instance_of" or typ.startswith("path"):
         kind = "path"
     if kind in _EXPECT:
         example = ""
