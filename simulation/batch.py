@@ -779,7 +779,7 @@ def _run_processes(tasks: Iterator[Task], workers: int, address: str | None) -> 
                 task = pending.pop(fut)
                 try:
                     row = fut.result()
-                except KeyboardInterrupt:
+                except (KeyboardInterrupt, OSError):  # OSError: the batch folder cannot be written
                     raise
                 except BrokenProcessPool:
                     raise RuntimeError("a worker process died (out of memory or killed?) while running "

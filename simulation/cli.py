@@ -187,6 +187,8 @@ def cmd_batch(args) -> int:
         raise _UserError(_one_line(e)) from None
     except OSError as e:
         raise _io_error(args.out or "batches", e) from None
+    except RuntimeError as e:  # a worker died; re-running resumes
+        raise _WriteError(_one_line(e)) from None
     print(result)
     return 0
 

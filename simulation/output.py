@@ -701,7 +701,7 @@ def read_run(folder: str | Path, *, allow_incomplete: bool = False) -> dict:
         try:
             tables[p.name[: -len(TABLE_SUFFIX)]] = pq.read_table(p).to_pandas()
         except (pa.ArrowException, OSError, ValueError) as e:
-            first = " ".join(str(e).split())[:120] or type(e).__name__
+            first = " ".join(str(e).split()).replace(f"'{p}'", "").split(". ")[0][:100] or type(e).__name__
             raise RunDamagedError(f"{p}: not a readable Parquet table ({first}); the run folder is damaged: "
                                   "re-run it") from None
     if not complete:

@@ -90,7 +90,7 @@ BAD = [
     ("tags = 'a'\n", [], '<FILE>: tags: expected an array, got string "a"; write an array [...]'),
     ("[grid]\ndemand_csv = 'nope.csv'\n", [],
      "<FILE>: grid.demand_csv: no such file \"<DIR>/nope.csv\"; fix the path (a relative path is relative to "
-     "the config file's folder)"),
+     "the config file's folder (in --set: to the current folder))"),
     ("[grid]\ndemand_csv = ''\n", [],
      "<FILE>: grid.demand_csv: expected a file path, got an empty string; write the path in double quotes"),
     ("[grid]\ndemand_csv = 3\n", [], "<FILE>: grid.demand_csv: expected a file path (string), got integer 3; "

@@ -102,7 +102,8 @@ def _data_path(v: Any, info: ValidationInfo) -> Any:
         base = ctx.get("base_dir")
         p = Path(os.path.abspath((base or Path.cwd()) / p))
     if ctx.get("check_files", True) and not p.is_file():
-        rel = "the config file's folder" if ctx.get("base_dir") else "the current folder"
+        rel = ("the config file's folder (in --set: to the current folder)" if ctx.get("base_dir")
+               else "the current folder")
         what = "is a folder, not a file" if p.is_dir() else "no such file"
         raise bad("", f'{what} "{p}"', f"fix the path (a relative path is relative to {rel})")
     return p
