@@ -112,9 +112,14 @@ def _load(args, **extra):
     for key, value in extra.items():
         if value is not None:
             overrides.append(f"{key}={value}")
+    flags = {f"{key}={value}": f"--{key.split('.')[-1]}" for key, value in extra.items() if value is not None}
     try:
         return load_scenario(args.config, overrides)
-    except (ConfigError, ValueError, FileNotFoundError) as e:
+    except ConfigError as e:
+        if e.source == "--set" and any(ov.startswith(e.key + "=") for ov in flags):
+            e = ConfigError(flags[next(ov for ov in flags if ov.startswith(e.key + "="))], e.key, e.problem, e.fix)
+        raise _UserError(_one_line(e)) from None
+    except (ValueError, FileNotFoundError) as e:
         raise _UserError(_one_line(e)) from None
 
 

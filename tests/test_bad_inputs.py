@@ -200,7 +200,8 @@ set_case("set-strategy-count", ["population.counts.hodler=1"], "population.count
 set_case("set-csv-missing", ["grid.demand_csv=nope.csv"], "grid.demand_csv")
 set_case("set-into-value", ["run.hours.x=1"], "run.hours.x")
 set_case("set-gpu-share", ["population.gpu_share.ai_host=-0.1"], "population.gpu_share.ai_host")
-set_case("hours-flag", ["--hours 0"], "run.hours")
+set_case("hours-flag", ["--hours 0"], "--hours: run.hours")
+set_case("seed-flag", ["--seed -3"], "--seed: run.seed")
 
 
 # --- CSV series: the data file, its row/line and the config key that named it ------------------
@@ -386,6 +387,13 @@ def _(tmp, run=None):
     r = copy_run(run, tmp / "r")
     (r / "blocks.parquet").write_text("not parquet at all")
     return ["analyse", str(r), "--no-figures"], [str(r / "blocks.parquet")]
+
+
+@case("analyse-damaged-batch")
+def _(tmp):
+    (tmp / "b").mkdir()
+    (tmp / "b" / "batch.parquet").write_text("junk")
+    return ["analyse", str(tmp / "b"), "--no-figures"], [str(tmp / "b" / "batch.parquet")]
 
 
 # --- sweep files ---------------------------------------------------------------------------------

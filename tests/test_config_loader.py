@@ -272,3 +272,37 @@ def test_any_valid_config_round_trips(name, hours, noise, voll, copper, counts, 
     again = config_from_dict(tomllib.loads(text), Cfg)
     assert again == c and dump_config(again) == text
     assert not math.isinf(again.grid.voll_usd_per_mwh)
+
+
+def test_show_config_schema_lists_every_scenario_field_with_unit_default_and_range():
+    """Every leaf of the scenario (walked from the pydantic models, so new fields are covered)
+    has a row; numbers have a unit (or "-") and a range (or "any"), every leaf a default."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from simulation.config import Scenario
+
+    rows = {line.split(" | ")[0][2:].strip("`"): line.split(" | ") for line in describe_schema(Scenario).splitlines()[2:]}
+
+    def leaves(cls, prefix):
+        for name, info in cls.model_fields.items():
+            tp = info.annotation
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            inner = args[0] if typing.get_origin(tp) in (typing.Union, __import__("types").UnionType) and len(args) == 1 else tp
+            if typing.get_origin(inner) is list and isinstance(typing.get_args(inner)[0], type) and issubclass(
+                    typing.get_args(inner)[0], BaseModel):
+                yield from leaves(typing.get_args(inner)[0], f"{prefix}{name}[].")
+            elif isinstance(inner, type) and issubclass(inner, BaseModel):
+                yield from leaves(inner, f"{prefix}{name}.")
+            else:
+                yield prefix + name, inner
+
+    found = list(leaves(Scenario, ""))
+    assert len(found) > 100
+    for key, tp in found:
+        assert key in rows, key
+        _, type_, default, unit, allowed, meaning = rows[key][:6]
+        assert default.strip() and meaning.strip(), key
+        if tp in (int, float):
+            assert unit.strip() and allowed.strip(), key

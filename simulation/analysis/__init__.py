@@ -15,6 +15,10 @@ from simulation.analysis.runs import format_table, outcomes
 def analyse_paths(paths: list[Path], figures: bool = True) -> str:
     """Text report for run folders (side by side when several) and batch folders; figures are
     written into each folder."""
+    import json
+
+    import pyarrow as pa
+
     from simulation.output import RunDamagedError, read_run
 
     paths = [Path(p) for p in paths]
@@ -26,7 +30,12 @@ def analyse_paths(paths: list[Path], figures: bool = True) -> str:
         if (p / "batch.parquet").exists():
             from simulation.analysis.sweeps import analyse_batch
 
-            parts.append(analyse_batch(p, figures=figures))
+            try:
+                parts.append(analyse_batch(p, figures=figures))
+            except (pa.ArrowException, KeyError, json.JSONDecodeError) as e:
+                raise RunDamagedError(f"{p / 'batch.parquet'}: not a readable batch table "
+                                      f"({' '.join(str(e).split())[:100] or type(e).__name__}); "
+                                      "re-run the batch command to rebuild it") from None
             continue
         tables = read_run(p)
         if "epochs" in tables:
