@@ -1,24 +1,25 @@
-"""Each hour's money for every miner at once: power bills, BTC mined, AI revenue, SLA penalties,
-checkpoints, demand-response credits and fixed costs (vectorised over the fleet)."""
+"""Each hour's money for every miner at once: power bills, BTC mined, hosting fees and spot AI
+revenue, SLA penalties, checkpoints, demand-response credits, fixed costs, depreciation and debt
+service (vectorised over the fleet)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from agents.balance_sheet import Ledger
 from agents.fleet import SLOT_FIRM, SLOT_SPOT, SLOT_TRAINING, Fleet, row_sum
 from agents.valuation import MarketSignals
 from simulation.bitcoin import hashvalue_usd_per_mwh
-
-HOURS_PER_MONTH = 730.0
+from simulation.markets.finance import HOURS_PER_MONTH
 #: EWMA weight of one hour in the margins miners invest on (about a week of memory)
 MARGIN_ALPHA = 1.0 / 168.0
 #: EWMA weight of one hour in the demand-response baseline (about half a day)
 BASELINE_ALPHA = 0.1
 
 
-def settle_hour(fleet: Fleet, s: MarketSignals, lmp_usd_per_mwh: np.ndarray, btc_mined: np.ndarray,
+def settle_hour(fleet: Fleet, ledger: Ledger, s: MarketSignals, lmp_usd_per_mwh: np.ndarray, btc_mined: np.ndarray,
                 prev_training_mw: np.ndarray, enrolled: np.ndarray, dr_payment_usd_per_mwh: float,
-                fixed_cost_usd_per_mw_month: float) -> None:
+                fixed_cost_usd_per_mw_month: float, power_passthrough: bool, ebitda_alpha: float) -> None:
     """Book one hour for every miner; `lmp_usd_per_mwh` and `btc_mined` are per miner."""
     f = fleet
     cleared = f.cleared_mw
@@ -26,16 +27,20 @@ def settle_hour(fleet: Fleet, s: MarketSignals, lmp_usd_per_mwh: np.ndarray, btc
     f.lmp_usd_per_mwh[:] = lmp_usd_per_mwh
     f.power_cost_usd[:] = drawn * lmp_usd_per_mwh
 
-    # Bitcoin: mined BTC valued at the hour's price; a share is sold, the rest held.
+    # Bitcoin: mined BTC valued at the hour's price; a share is sold, the rest held (and revalued).
+    f.revaluation_usd[:] = f.btc * (s.btc_price_usd - f.btc_price_usd) if f.btc_price_usd else 0.0
+    f.btc_price_usd = s.btc_price_usd
     f.revenue_hash_usd[:] = btc_mined * s.btc_price_usd
     sold = btc_mined * f.sell_fraction
     f.btc += btc_mined - sold
 
-    # AI: contracts paid per MWh delivered; spot GPU-hours at the hour's price.
+    # AI: hosting leases pay their take-or-pay fee whatever runs (power passed through to the
+    # tenant when so agreed); own GPUs sell spot GPU-hours at the hour's price.
     with np.errstate(divide="ignore", invalid="ignore"):
         spot_usd_per_mwh = np.where(f.gpu_kw > 0, s.ai_price_usd_per_gpu_hour * 1e3 / f.gpu_kw, 0.0)
-    contracted = cleared[:, SLOT_FIRM] + cleared[:, SLOT_TRAINING]
-    f.revenue_ai_usd[:] = contracted * f.contract_usd_per_mwh + cleared[:, SLOT_SPOT] * spot_usd_per_mwh
+    hosted = cleared[:, SLOT_FIRM] + cleared[:, SLOT_TRAINING]
+    passthrough = hosted * lmp_usd_per_mwh if power_passthrough else 0.0
+    f.revenue_ai_usd[:] = f.lease_fee_usd_per_h * f.active + passthrough + cleared[:, SLOT_SPOT] * spot_usd_per_mwh
 
     # SLA: firm shortfall beyond the allowance (1 - uptime) x required MWh is penalised once.
     f.required_firm_mwh += f.firm_mw * f.active
@@ -45,7 +50,7 @@ def settle_hour(fleet: Fleet, s: MarketSignals, lmp_usd_per_mwh: np.ndarray, btc
     penalty = excess * f.penalty_usd_per_mwh
     checkpoint = np.maximum(prev_training_mw - cleared[:, SLOT_TRAINING], 0.0) * s.checkpoint_usd_per_mw
     fixed = fixed_cost_usd_per_mw_month / HOURS_PER_MONTH * f.interconnect_mw * f.active
-    f.other_cost_usd[:] = penalty + checkpoint + fixed + f.debt_service_usd_per_h * f.active
+    f.other_cost_usd[:] = penalty + checkpoint + fixed
 
     # Demand response: paid for MW below the baseline in stress hours; the baseline learns
     # from normal hours only.
@@ -55,14 +60,21 @@ def settle_hour(fleet: Fleet, s: MarketSignals, lmp_usd_per_mwh: np.ndarray, btc
         f.revenue_dr_usd[:] = 0.0
         f.baseline_mw += BASELINE_ALPHA * (drawn - f.baseline_mw)
 
+    # The balance sheet: depreciation (and write-offs), interest and repayments.
+    f.depreciation_usd[:], f.interest_usd[:], principal = ledger.book_hour(s.hour)
     f.cash_usd += (sold * s.btc_price_usd + f.revenue_ai_usd + f.revenue_dr_usd
-                   - f.power_cost_usd - f.other_cost_usd)
+                   - f.power_cost_usd - f.other_cost_usd - f.interest_usd - principal)
+    f.book_usd[:] = ledger.book_usd
+    f.debt_usd[:] = ledger.debt_usd
     # A miner short of cash sells held BTC first.
     short = (f.cash_usd < 0) & (f.btc > 0)
     if short.any():
         sell = np.minimum(f.btc, -f.cash_usd / s.btc_price_usd) * short
         f.btc -= sell
         f.cash_usd += sell * s.btc_price_usd
+    # What lenders look at: trailing EBITDA (the first hour seeds it).
+    a = 1.0 if s.hour == 0 else ebitda_alpha
+    f.ebitda_usd_per_h += a * (f.margin_usd - f.ebitda_usd_per_h)
 
     # Margins the slow clock invests on (USD/MWh of capacity): what the MW earns over the local
     # power price when it runs, 0 when it would not (hashing and spot AI are interruptible, so a
@@ -73,8 +85,6 @@ def settle_hour(fleet: Fleet, s: MarketSignals, lmp_usd_per_mwh: np.ndarray, btc
     hash_value = np.where(jpt > 0, hashvalue_usd_per_mwh(s.hashprice_usd_per_ph_day, np.where(jpt > 0, jpt, 1.0)), 0.0)
     f.hash_margin_ewma += a * (np.maximum(hash_value - lmp_usd_per_mwh[:, None], 0.0) - f.hash_margin_ewma)
     f.lmp_ewma += a * (lmp_usd_per_mwh - f.lmp_ewma)
-    ai_value = spot_usd_per_mwh * s.ai_demand_fraction
-    f.ai_margin_ewma += a * (np.maximum(ai_value - lmp_usd_per_mwh, 0.0) - f.ai_margin_ewma)
 
 
 def charge_four_cp(fleet: Fleet, drawn_at_peak_mw: np.ndarray, usd_per_mw: float) -> np.ndarray:

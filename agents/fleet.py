@@ -8,9 +8,9 @@ gives the same numbers, only slower (see `MinerAgent.bid`).
 Each miner offers its power in bid *slots*, in a fixed layout so that the grid's LP keeps the
 same columns every hour:
 
-    slot 0        firm AI: inference contracts (inflexible up to the SLA)
-    slot 1        training contracts (deferrable: pausing costs a checkpoint)
-    slot 2        spot AI: batch GPU jobs (fully interruptible)
+    slot 0        hosted AI, inference: a tenant's GPUs under a lease (firm up to the SLA)
+    slot 1        hosted AI, training (deferrable: pausing costs a checkpoint)
+    slot 2        own-GPU AI: GPU-hours sold on the spot market (fully interruptible)
     slots 3..3+C  hashing, one per ASIC cohort (fully interruptible)
 """
 
@@ -67,12 +67,22 @@ class Fleet:
     btc: np.ndarray
     sell_fraction: np.ndarray  # share of mined BTC sold each hour
     active: np.ndarray  # bool: False once a miner has exited
-    # contracted AI load (sums over each miner's signed contracts; see agents.contracts)
-    firm_mw: np.ndarray = field(init=False)
-    training_mw: np.ndarray = field(init=False)
-    contract_usd_per_mwh: np.ndarray = field(init=False)
+    btc_price_usd: float = 0.0  # the price the last hour was booked at    # hosted AI under operating leases (sums over each miner's leases; see MinerAgent.refresh_leases)
+    firm_mw: np.ndarray = field(init=False)  # facility MW of hosted inference
+    training_mw: np.ndarray = field(init=False)  # facility MW of hosted training
+    lease_fee_usd_per_h: np.ndarray = field(init=False)  # take-or-pay fees due each hour
+    lease_value_usd_per_mwh: np.ndarray = field(init=False)  # fee per facility MWh (bid value of training)
     penalty_usd_per_mwh: np.ndarray = field(init=False)
     sla_uptime: np.ndarray = field(init=False)
+    converting_mw: np.ndarray = field(init=False)  # facility MW signed or ordered for AI, not yet running
+    lease_mw: np.ndarray = field(init=False)  # facility MW under signed leases, operating or in retrofit
+    gpu_on_order_mw: np.ndarray = field(init=False)  # facility MW of own GPUs ordered, not yet running
+    # the balance sheet (book value and debt live in agents.balance_sheet.Ledger)
+    book_usd: np.ndarray = field(init=False)
+    debt_usd: np.ndarray = field(init=False)
+    capex_usd: np.ndarray = field(init=False)  # cumulative capex since the start
+    ebitda_usd_per_h: np.ndarray = field(init=False)  # trailing (EWMA) EBITDA, what lenders look at
+    th_moved_to_ai: np.ndarray = field(init=False)  # TH/s of ASICs retired to make room for AI since the start
     # the last hour: bids, what cleared, and its money
     bid_mw: np.ndarray = field(init=False)  # (n, S)
     bid_usd_per_mwh: np.ndarray = field(init=False)  # (n, S)
@@ -82,25 +92,27 @@ class Fleet:
     revenue_ai_usd: np.ndarray = field(init=False)
     revenue_dr_usd: np.ndarray = field(init=False)
     power_cost_usd: np.ndarray = field(init=False)
-    other_cost_usd: np.ndarray = field(init=False)  # SLA penalties, checkpoints, 4CP charges
+    other_cost_usd: np.ndarray = field(init=False)  # O&M, SLA penalties, checkpoints, 4CP charges
+    interest_usd: np.ndarray = field(init=False)
+    depreciation_usd: np.ndarray = field(init=False)  # incl. write-offs of retired hardware
+    revaluation_usd: np.ndarray = field(init=False)  # BTC held x the hour's price change
     # running sums for SLA and investment decisions
     required_firm_mwh: np.ndarray = field(init=False)
     short_firm_mwh: np.ndarray = field(init=False)
     penalised_mwh: np.ndarray = field(init=False)
     hash_margin_ewma: np.ndarray = field(init=False)  # (n, C) USD/MWh, max(value - LMP, 0)
-    ai_margin_ewma: np.ndarray = field(init=False)  # USD/MWh of spot AI, max(value - LMP, 0)
     lmp_ewma: np.ndarray = field(init=False)  # USD/MWh at the miner's bus, about a week of memory
     baseline_mw: np.ndarray = field(init=False)  # demand-response baseline (EWMA of draw)
     weeks_negative_cash: np.ndarray = field(init=False)
-    debt_service_usd_per_h: np.ndarray = field(init=False)  # financed capex, paid hourly
 
     def __post_init__(self) -> None:
         n, s = self.n, self.n_slots
-        for name in ("firm_mw", "training_mw", "contract_usd_per_mwh", "penalty_usd_per_mwh",
-                     "sla_uptime", "lmp_usd_per_mwh", "revenue_hash_usd", "revenue_ai_usd", "revenue_dr_usd",
-                     "power_cost_usd", "other_cost_usd", "required_firm_mwh", "short_firm_mwh",
-                     "penalised_mwh", "ai_margin_ewma", "lmp_ewma", "baseline_mw", "weeks_negative_cash",
-                     "debt_service_usd_per_h"):
+        for name in ("firm_mw", "training_mw", "lease_fee_usd_per_h", "lease_value_usd_per_mwh",
+                     "penalty_usd_per_mwh", "sla_uptime", "converting_mw", "lease_mw", "gpu_on_order_mw", "book_usd", "debt_usd", "capex_usd",
+                     "ebitda_usd_per_h", "th_moved_to_ai", "lmp_usd_per_mwh", "revenue_hash_usd", "revenue_ai_usd", "revenue_dr_usd",
+                     "power_cost_usd", "other_cost_usd", "interest_usd", "depreciation_usd", "revaluation_usd",
+                     "required_firm_mwh", "short_firm_mwh", "penalised_mwh", "lmp_ewma",
+                     "baseline_mw", "weeks_negative_cash"):
             setattr(self, name, np.zeros(n))
         for name in ("bid_mw", "bid_usd_per_mwh", "cleared_mw"):
             setattr(self, name, np.zeros((n, s)))
@@ -129,9 +141,14 @@ class Fleet:
         return self.gpu_units[r] * self.gpu_kw[r] * 1e-3
 
     @property
+    def hosted_mw(self) -> np.ndarray:
+        """Facility MW of tenants' GPUs under operating leases."""
+        return self.firm_mw + self.training_mw
+
+    @property
     def capacity_mw(self) -> np.ndarray:
         """Power the miner could draw this hour: installed load capped by the interconnect."""
-        return np.minimum(self.interconnect_mw, row_sum(self.asic_mw) + self.gpu_mw) * self.active
+        return np.minimum(self.interconnect_mw, row_sum(self.asic_mw) + self.gpu_mw + self.hosted_mw) * self.active
 
     @property
     def hash_mw(self) -> np.ndarray:
@@ -158,6 +175,11 @@ class Fleet:
 
     @property
     def margin_usd(self) -> np.ndarray:
-        """Last hour's operating margin per miner (USD)."""
+        """Last hour's operating margin (EBITDA) per miner (USD)."""
         return (self.revenue_hash_usd + self.revenue_ai_usd + self.revenue_dr_usd
                 - self.power_cost_usd - self.other_cost_usd)
+
+    @property
+    def equity_usd(self) -> np.ndarray:
+        """Cash + BTC held (at the last hour's price, see `btc_price_usd`) + book value - debt."""
+        return self.cash_usd + self.btc * self.btc_price_usd + self.book_usd - self.debt_usd

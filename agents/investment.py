@@ -1,160 +1,322 @@
-"""The slow clock: every `period_hours` each miner revisits its fleet.
+"""The slow clock: every `period_hours` each miner revisits its site, and AI tenants' lease offers
+are placed. A megawatt has three uses, each valued over years at the owner's hurdle rate
+(`simulation.markets.valuation`): hashing on ASICs, a hosting lease (the tenant's GPUs), or an
+own-GPU AI cloud. A block of MW moves to the use worth most, within the miner's capital.
 
-In order: GPUs on order arrive; cohorts that keep losing money retire; miners whose cash stayed
-negative too long exit; AI builders convert ASIC MW to GPUs when AI's margin, net of amortised
-capex, beats hashing's; free interconnect is filled with new ASICs that pay back in time.
-Hosting-contract offers go to the miners with free GPU capacity (`assign_offers`).
-Runs per miner in plain Python: it is weekly, not hourly.
+At a review, in order: leases and GPU orders that are due start; ASIC cohorts that keep losing
+money retire; a miner whose cash stayed negative too long exits; AI builders convert their least
+efficient ASIC MW to own GPUs when that is worth more than hashing them; free interconnect is
+filled with new ASICs when their value over their life beats their price. No rule mentions a
+date or the halving: the halving enters only through the subsidy schedule in the expected
+hashprice path. Runs per miner in plain Python: it is weekly, not hourly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from agents.hardware import ASIC_MODELS, NEWEST_ASIC
-from agents.miner import Contract, GpuOrder, MinerAgent
+from agents.balance_sheet import ASIC, GPU, RETROFIT, Ledger
+from agents.hardware import ASIC_MODELS, NEWEST_ASIC, AsicModel
+from agents.miner import GpuOrder, Lease, MinerAgent
+from simulation.markets.finance import HOURS_PER_MONTH, HOURS_PER_YEAR, lending_capacity_usd
+from simulation.markets.valuation import (contracted_fees_pv_usd, hashing_value_usd_per_mw, hosting_value_usd_per_mw,
+                                          own_gpu_value_usd_per_mw)
 
-HOURS_PER_YEAR = 8760.0
 HOURS_PER_WEEK = 168
-#: share of GPU and site capex paid up front; the rest is financed over the GPU life
-DOWN_PAYMENT = 0.2
-#: annual interest on financed capex
-INTEREST = 0.10
 
 
 @dataclass(frozen=True)
 class InvestmentEvent:
     hour: int
     miner: str
-    kind: str  # gpu_order, gpu_online, asic_retire, asic_buy, contract, exit
+    kind: str  # lease_signed, lease_refused, lease_unfunded, offer_lapsed, lease_operating, gpu_order, gpu_online,
+    #            asic_retire, asic_buy, exit (usd: capex; for a refused or unfunded offer, the value it was short by)
     mw: float
     usd: float
 
 
-def _annuity_per_hour(principal: float, years: float) -> float:
-    r = INTEREST
-    return principal * r / (1 - (1 + r) ** -years) / HOURS_PER_YEAR
+@dataclass(frozen=True)
+class Outlook:
+    """What every miner foresees at a review (the same for all; valued per site on its own prices)."""
+
+    hour: int
+    hashprice_path: np.ndarray  # USD per PH/s per day, month by month from now
+    ai_price_usd_per_gpu_hour: float  # the AI market's trend price now
+    ai_trend_per_year: float
+    ai_utilisation: float  # share of the time own GPUs find jobs
+    cfg: object  # InvestmentConfig
+    fin: object  # FinanceConfig
+    hosting: object  # HostingConfig
+    _values: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def hash_value_usd_per_mw(self, bus: int, power_sample, j_per_th: float, months: int, swap: bool) -> float:
+        """`hashing_value_usd_per_mw` over the first `months` of the path on the prices of `bus`
+        (`swap`: with the option to run the newest ASICs instead), computed once per review."""
+        key = (bus, float(j_per_th), int(months), swap)
+        v = self._values.get(key)
+        if v is None:
+            new = self.newest
+            extra = (new.j_per_th, self.newest_capex_usd_per_mw, self.cfg.asic_life_years) if swap else ()
+            v = self._values[key] = hashing_value_usd_per_mw(self.hashprice_path[:months], j_per_th, power_sample,
+                                                             self.fin.hurdle_rate_per_year, *extra)
+        return v
+
+    @property
+    def newest(self) -> AsicModel:
+        return ASIC_MODELS[NEWEST_ASIC]
+
+    @property
+    def newest_capex_usd_per_mw(self) -> float:
+        m = self.newest
+        return m.usd_per_th * 1e6 / m.j_per_th
 
 
-def review_fleet(agent: MinerAgent, hour: int, cfg, hashprice_usd_per_ph_day: float,
-                 ai_price_outlook: float) -> list[InvestmentEvent]:
-    """One miner's periodic fleet decision; returns what it did.
+# -- values of a block of a site's MW ----------------------------------------------------------
+def hashing_block_value_usd(agent: MinerAgent, mw: float, months: int, o: Outlook, power_sample) -> tuple[float, list]:
+    """Present value of hashing `mw` of the site over `months`: its least efficient ASICs first
+    (what a conversion would retire), then free interconnect at the newest ASIC's value net of
+    its price. Returns the value and [(cohort, MW)] of the ASICs the block holds."""
+    f, r = agent.fleet, agent.row
+    bus = int(f.bus[r])
+    asic_mw = f.asic_mw_of(r)
+    value, taken, left = 0.0, [], mw
+    for c in np.argsort(-f.asic_j_per_th[r], kind="stable"):
+        if left <= 1e-9 or asic_mw[c] <= 0:
+            continue
+        part = min(left, float(asic_mw[c]))
+        value += part * o.hash_value_usd_per_mw(bus, power_sample, float(f.asic_j_per_th[r, c]), months, True)
+        taken.append((int(c), part))
+        left -= part
+    if left > 1e-9:
+        free = o.hash_value_usd_per_mw(bus, power_sample, o.newest.j_per_th, months, False) - o.newest_capex_usd_per_mw
+        value += left * max(free, 0.0)
+    return value, taken
 
-    `ai_price_outlook` is the expected average spot-price factor over a GPU's life relative to
-    today's (from the AI market's trend), so a falling AI market discourages conversion.
-    """
-    f, r, st = agent.fleet, agent.row, agent.state
+
+def hosting_offer_value_usd(offer, o: Outlook, power_usd_per_mwh: float) -> float:
+    """Present value of signing `offer` (USD, for its whole facility MW)."""
+    h = o.hosting
+    per_mw = hosting_value_usd_per_mw(
+        fee_usd_per_it_mw_month=offer.fee_usd_per_mw_month, term_months=offer.term_months,
+        lead_months=offer.lead_months, retrofit_usd_per_mw=h.retrofit_usd_per_mw, rate_per_year=o.fin.hurdle_rate_per_year,
+        pue=h.pue, power_paid_by_miner=h.power == "miner", power_usd_per_mwh=power_usd_per_mwh,
+        tenant_capex_share=h.tenant_capex_share)
+    return per_mw * offer.it_mw * h.pue
+
+
+def own_gpu_value_usd_per_mw_at(agent: MinerAgent, o: Outlook, power_usd_per_mwh: float) -> float:
+    f, r, cfg = agent.fleet, agent.row, o.cfg
+    return own_gpu_value_usd_per_mw(
+        price0_usd_per_gpu_hour=o.ai_price_usd_per_gpu_hour, trend_per_year=o.ai_trend_per_year,
+        utilisation=o.ai_utilisation, gpu_kw_all_in=float(f.gpu_kw[r]), gpu_usd=agent.state.gpu_usd,
+        retrofit_usd_per_mw=cfg.ai_site_capex_usd_per_mw, lead_months=round(cfg.gpu_lead_time_weeks * 7 / 30.44),
+        life_months=round(cfg.gpu_life_years * 12), rate_per_year=o.fin.hurdle_rate_per_year,
+        power_usd_per_mwh=power_usd_per_mwh)
+
+
+# -- capital -----------------------------------------------------------------------------------
+def lease_pv_usd(agent: MinerAgent, hour: int, rate: float) -> float:
+    """Present value of the fees still due on the miner's signed leases."""
+    total = 0.0
+    for c in agent.state.leases:
+        start = max(c.start_hour, hour)
+        months = (c.end_hour - start) / HOURS_PER_MONTH
+        wait = (start - hour) / HOURS_PER_MONTH
+        total += contracted_fees_pv_usd(c.fee_usd_per_h * HOURS_PER_MONTH, round(months), rate) * (1 + rate) ** (-wait / 12)
+    return total
+
+
+def fund(agent: MinerAgent, ledger: Ledger, capex_usd: float, o: Outlook, hour: int, extra_pv_usd: float = 0.0,
+         repay_from_hour: int | None = None, loan_years: float | None = None, project_finance: bool = False) -> bool:
+    """Pay `capex_usd` now if the miner can: the down payment (and whatever the lender will not
+    lend) from cash, the rest borrowed within the lending limit (debt <= k x trailing EBITDA
+    plus an advance on signed lease fees), repaid from `repay_from_hour` over `loan_years`.
+    A retrofit for a signed take-or-pay lease is project-financed: no down payment is required
+    beyond what the limit leaves unlent. The miner keeps `finance.reserve_months` of fixed costs
+    and debt service (the new loan's included) in cash. Returns False, changing nothing, when it
+    cannot."""
+    f, r, fin = agent.fleet, agent.row, o.fin
+    capacity = float(lending_capacity_usd(f.ebitda_usd_per_h[r] * HOURS_PER_YEAR, ledger.debt_of(r), fin.leverage_limit,
+                                          lease_pv_usd(agent, hour, fin.interest_rate_per_year) + extra_pv_usd,
+                                          fin.lease_advance_share))
+    loan = min((1.0 if project_finance else 1.0 - fin.down_payment_share) * capex_usd, capacity)
+    cash = capex_usd - loan
+    years = loan_years or fin.loan_years
+    service = ledger.debt_service_usd_per_h(r) + loan * (fin.interest_rate_per_year + 1.0 / years) / HOURS_PER_YEAR
+    fixed = o.cfg.fixed_cost_usd_per_mw_month / HOURS_PER_MONTH * f.interconnect_mw[r]
+    reserve = fin.reserve_months * HOURS_PER_MONTH * (service + fixed)
+    if cash + reserve > f.cash_usd[r]:
+        return False
+    f.cash_usd[r] -= cash
+    ledger.borrow(r, loan, repay_from_hour=hour if repay_from_hour is None else repay_from_hour, years=years)
+    f.capex_usd[r] += capex_usd
+    return True
+
+
+def _retire(agent: MinerAgent, ledger: Ledger, c: int, mw: float, hour: int, events: list, for_ai: bool = False) -> None:
+    """Take `mw` of cohort `c` out of service (whole machines, rounded up) and write it off;
+    `for_ai`: to make room for AI (counted in `th_moved_to_ai`)."""
+    f, r = agent.fleet, agent.row
+    per_unit_mw = f.asic_th_per_unit[r, c] * f.asic_j_per_th[r, c] * 1e-6
+    units = f.asic_units[r, c]
+    drop = min(units, float(np.ceil(mw / per_unit_mw - 1e-9)))
+    if drop <= 0:
+        return
+    ledger.write_off(r, ASIC, c, drop / units)
+    f.asic_units[r, c] -= drop
+    if for_ai:
+        f.th_moved_to_ai[r] += drop * f.asic_th_per_unit[r, c]
+    events.append(InvestmentEvent(hour, agent.name, "asic_retire", float(drop * per_unit_mw), 0.0))
+
+
+# -- the review --------------------------------------------------------------------------------
+def review_fleet(agent: MinerAgent, ledger: Ledger, o: Outlook, power_sample) -> list[InvestmentEvent]:
+    """One miner's periodic decision; returns what it did."""
+    f, r, st, cfg, hour = agent.fleet, agent.row, agent.state, o.cfg, o.hour
     events: list[InvestmentEvent] = []
     name = agent.name
 
-    arrived = [o for o in st.gpu_orders if o.arrival_hour <= hour]
-    st.gpu_orders = [o for o in st.gpu_orders if o.arrival_hour > hour]
-    for o in arrived:
-        f.gpu_units[r] += o.units
-        events.append(InvestmentEvent(hour, name, "gpu_online", o.units * f.gpu_kw[r] / 1e3, 0.0))
-    agent.refresh_contracts(hour)
+    for lease in st.leases:
+        if hour - cfg.period_hours < lease.start_hour <= hour:
+            events.append(InvestmentEvent(hour, name, "lease_operating", lease.facility_mw, 0.0))
+    arrived = [x for x in st.gpu_orders if x.arrival_hour <= hour]
+    st.gpu_orders = [x for x in st.gpu_orders if x.arrival_hour > hour]
+    for x in arrived:
+        f.gpu_units[r] += x.units
+        events.append(InvestmentEvent(hour, name, "gpu_online", x.facility_mw, 0.0))
+    agent.refresh_leases(hour)
 
     running = f.asic_units[r] > 0
     f.asic_age_h[r] += cfg.period_hours * running
     losing = running & (f.hash_margin_ewma[r] < cfg.retire_margin_usd_per_mwh) & (f.asic_age_h[r] > HOURS_PER_WEEK * 4)
-    if losing.any():
-        asic_mw = f.asic_mw_of(r)
-        for c in np.flatnonzero(losing):
-            events.append(InvestmentEvent(hour, name, "asic_retire", float(asic_mw[c]), 0.0))
-            f.asic_units[r, c] = 0.0
+    for c in np.flatnonzero(losing):
+        _retire(agent, ledger, int(c), float(f.asic_mw_of(r)[c]), hour, events)
 
     f.weeks_negative_cash[r] = f.weeks_negative_cash[r] + 1 if f.cash_usd[r] < 0 else 0
     if f.weeks_negative_cash[r] * cfg.period_hours >= cfg.exit_after_weeks * HOURS_PER_WEEK:
-        capacity = min(f.interconnect_mw[r], f.asic_mw_of(r).sum() + f.gpu_mw_of(r)) * f.active[r]
+        capacity = min(f.interconnect_mw[r], f.asic_mw_of(r).sum() + f.gpu_mw_of(r) + f.hosted_mw[r]) * f.active[r]
         events.append(InvestmentEvent(hour, name, "exit", float(capacity), float(f.cash_usd[r])))
+        ledger.write_off_all(r)
         agent.exit_market()
         return events
 
-    on_order_mw = sum(o.units for o in st.gpu_orders) * f.gpu_kw[r] / 1e3
+    power = float(np.mean(power_sample)) if len(power_sample) else float(f.lmp_ewma[r])
     if agent.strategy.builds_ai:
-        events += _convert_to_ai(agent, hour, cfg, hashprice_usd_per_ph_day, ai_price_outlook, on_order_mw)
-        on_order_mw = sum(o.units for o in st.gpu_orders) * f.gpu_kw[r] / 1e3
-    events += _buy_asics(agent, hour, cfg, hashprice_usd_per_ph_day, on_order_mw)
+        events += _convert_to_own_gpus(agent, ledger, o, power_sample, power)
+    events += _buy_asics(agent, ledger, o, power_sample)
     return events
 
 
-def _convert_to_ai(agent, hour, cfg, hashprice, outlook, on_order_mw) -> list[InvestmentEvent]:
+def _free_mw(agent: MinerAgent) -> float:
+    """Interconnect MW not yet used by ASICs, GPUs, hosted load or conversions."""
     f, r = agent.fleet, agent.row
-    gpu_usd_per_mw = agent.state.gpu_usd * 1e3 / f.gpu_kw[r]
-    capex_per_mw = cfg.ai_site_capex_usd_per_mw + gpu_usd_per_mw
-    ai_margin_year = f.ai_margin_ewma[r] * outlook * HOURS_PER_YEAR
-    has_asics = f.asic_units[r] > 0
-    hash_margin = float(np.max(np.where(has_asics, f.hash_margin_ewma[r], -np.inf))) if has_asics.any() else 0.0
-    hash_margin_year = max(hash_margin, 0.0) * HOURS_PER_YEAR
-    if ai_margin_year - _annuity_per_hour(capex_per_mw, cfg.gpu_life_years) * HOURS_PER_YEAR <= hash_margin_year:
+    return float(f.interconnect_mw[r] - f.asic_mw_of(r).sum() - agent.committed_ai_mw)
+
+
+def _convert_to_own_gpus(agent, ledger, o: Outlook, power_sample, power) -> list[InvestmentEvent]:
+    f, r, cfg = agent.fleet, agent.row, o.cfg
+    gpu_value = own_gpu_value_usd_per_mw_at(agent, o, power)
+    if gpu_value <= 0:
         return []
-    mw = min(cfg.convert_step_mw, f.interconnect_mw[r] - f.gpu_mw_of(r) - on_order_mw)
-    mw = min(mw, f.cash_usd[r] / (DOWN_PAYMENT * capex_per_mw))
-    if mw < 1.0:
-        return []
+    mw = min(cfg.convert_step_mw, float(f.interconnect_mw[r]) - agent.committed_ai_mw)
     units = int(mw * 1e3 / f.gpu_kw[r])
     mw = units * f.gpu_kw[r] / 1e3
-    capex = mw * capex_per_mw
-    f.cash_usd[r] -= DOWN_PAYMENT * capex
-    f.debt_service_usd_per_h[r] += _annuity_per_hour((1 - DOWN_PAYMENT) * capex, cfg.gpu_life_years)
-    agent.state.gpu_orders.append(GpuOrder(units, hour + cfg.gpu_lead_time_weeks * HOURS_PER_WEEK))
-    events = [InvestmentEvent(hour, agent.name, "gpu_order", mw, capex)]
-    # make room: retire the least efficient ASICs drawing as much power as the GPUs will
-    overbuilt = f.asic_mw_of(r).sum() + f.gpu_mw_of(r) + on_order_mw + mw - f.interconnect_mw[r]
-    for c in np.argsort(-f.asic_j_per_th[r]):
-        if overbuilt <= 0 or f.asic_units[r, c] <= 0:
-            continue
-        per_unit_mw = f.asic_th_per_unit[r, c] * f.asic_j_per_th[r, c] * 1e-6
-        drop = min(f.asic_units[r, c], np.ceil(overbuilt / per_unit_mw))
-        f.asic_units[r, c] -= drop
-        overbuilt -= drop * per_unit_mw
-        events.append(InvestmentEvent(hour, agent.name, "asic_retire", float(drop * per_unit_mw), 0.0))
+    if mw < 1.0:
+        return []
+    months = round(cfg.gpu_lead_time_weeks * 7 / 30.44 + cfg.gpu_life_years * 12)
+    hash_value, taken = hashing_block_value_usd(agent, mw, months, o, power_sample)
+    if gpu_value * mw <= hash_value:
+        return []
+    gpu_usd = units * agent.state.gpu_usd
+    retrofit_usd = mw * cfg.ai_site_capex_usd_per_mw
+    start = o.hour + cfg.gpu_lead_time_weeks * HOURS_PER_WEEK
+    if not fund(agent, ledger, gpu_usd + retrofit_usd, o, o.hour, repay_from_hour=start, loan_years=cfg.gpu_life_years):
+        return []
+    tag = len(agent.state.gpu_orders) + 1000 * o.hour
+    ledger.add_asset(r, gpu_usd, cfg.gpu_life_years * HOURS_PER_YEAR, kind=GPU, tag=tag, start_hour=start)
+    ledger.add_asset(r, retrofit_usd, cfg.gpu_life_years * HOURS_PER_YEAR, kind=RETROFIT, tag=tag, start_hour=start)
+    agent.state.gpu_orders.append(GpuOrder(units, start, mw))
+    events = [InvestmentEvent(o.hour, agent.name, "gpu_order", mw, gpu_usd + retrofit_usd)]
+    for c, part in taken:
+        _retire(agent, ledger, c, part, o.hour, events, for_ai=True)
+    agent.refresh_leases(o.hour)
     return events
 
 
-def _buy_asics(agent, hour, cfg, hashprice, on_order_mw) -> list[InvestmentEvent]:
-    f, r = agent.fleet, agent.row
-    headroom = f.interconnect_mw[r] - f.asic_mw_of(r).sum() - f.gpu_mw_of(r) - on_order_mw
+def _buy_asics(agent, ledger, o: Outlook, power_sample) -> list[InvestmentEvent]:
+    f, r, cfg = agent.fleet, agent.row, o.cfg
+    headroom = _free_mw(agent) * 1.0
     if headroom < 1.0:
         return []
     empty = np.flatnonzero(f.asic_units[r] <= 0)
     if not len(empty):
         return []
-    m = ASIC_MODELS[NEWEST_ASIC]
-    power_price = float(f.lmp_ewma[r])
-    usd_per_th_day = hashprice / 1e3 - m.j_per_th * 24e-6 * power_price
-    if usd_per_th_day <= 0 or m.usd_per_th / usd_per_th_day > cfg.asic_payback_months * 30.4:
+    m = o.newest
+    months = round(cfg.asic_life_years * 12)
+    value = o.hash_value_usd_per_mw(int(f.bus[r]), power_sample, m.j_per_th, months, False)
+    if value <= o.newest_capex_usd_per_mw:
         return []
-    units = float(np.floor(min(headroom, f.cash_usd[r] / (m.usd_per_th * 1e6 / m.j_per_th)) * 1e6 / m.watts))
+    units = float(np.floor(headroom * 1e6 / m.watts))
+    cost = units * m.th_per_unit * m.usd_per_th
+    while units >= 1 and not fund(agent, ledger, cost, o, o.hour):
+        units = float(np.floor(units / 2))
+        cost = units * m.th_per_unit * m.usd_per_th
     if units < 1:
         return []
-    c = empty[0]
-    cost = units * m.th_per_unit * m.usd_per_th
+    c = int(empty[0])
     f.asic_units[r, c], f.asic_th_per_unit[r, c], f.asic_j_per_th[r, c], f.asic_age_h[r, c] = units, m.th_per_unit, m.j_per_th, 0.0
     f.hash_margin_ewma[r, c] = float(np.max(f.hash_margin_ewma[r]))
-    f.cash_usd[r] -= cost
+    ledger.add_asset(r, cost, cfg.asic_life_years * HOURS_PER_YEAR, kind=ASIC, tag=c, start_hour=o.hour)
     agent.state.cohort_models[c] = m.name
-    return [InvestmentEvent(hour, agent.name, "asic_buy", units * m.watts / 1e6, cost)]
+    return [InvestmentEvent(o.hour, agent.name, "asic_buy", units * m.watts / 1e6, cost)]
 
 
-def assign_offers(offers, agents: list[MinerAgent], hour: int) -> list[InvestmentEvent]:
-    """Each hosting offer goes to the contract-taking miner with the most free GPU MW that can
-    carry it whole (ties: the first in agent order); offers nobody can carry lapse."""
+# -- lease offers ------------------------------------------------------------------------------
+def place_offers(offers, agents: list[MinerAgent], ledger: Ledger, o: Outlook, power_samples) -> list[InvestmentEvent]:
+    """Each offer is taken to the sites a tenant wants, the largest convertible capacity first
+    (up to `approaches_per_offer` of them, ties by agent order); a site signs only when the
+    lease is worth more than hashing the MW it gives up and it can fund the retrofit. Offers
+    nobody signs lapse. `power_samples[agent.row]` is the site's recent hourly prices."""
+    h = o.hosting
     events = []
     takers = [a for a in agents if a.strategy.accepts_contracts and a.fleet.active[a.row]]
-    for o in offers:
-        best, room = None, 0.0
-        for a in takers:
+    for offer in offers:
+        mw = offer.it_mw * h.pue
+        fits = [a for a in takers if a.fleet.interconnect_mw[a.row] - a.committed_ai_mw >= mw - 1e-9]
+        fits.sort(key=lambda a: -(a.fleet.interconnect_mw[a.row] - a.committed_ai_mw))
+        for a in fits[:h.approaches_per_offer]:
             f, r = a.fleet, a.row
-            free = f.gpu_mw[r] - f.firm_mw[r] - f.training_mw[r]
-            if free >= o.mw and free > room:
-                best, room = a, free
-        if best is None:
-            continue
-        best.state.contracts.append(Contract(o.mw, o.price_usd_per_mwh, o.kind, o.sla_uptime,
-                                             o.penalty_usd_per_mwh, hour + o.term_hours))
-        best.refresh_contracts(hour)
-        events.append(InvestmentEvent(hour, best.name, "contract", o.mw, o.mw * o.price_usd_per_mwh * o.term_hours))
+            sample = power_samples(r)
+            power = float(np.mean(sample)) if len(sample) else float(f.lmp_ewma[r])
+            months = offer.lead_months + offer.term_months
+            lease_value = hosting_offer_value_usd(offer, o, power)
+            hash_value, taken = hashing_block_value_usd(a, mw, months, o, sample)
+            best_alternative = hash_value
+            if a.strategy.builds_ai:
+                best_alternative = max(best_alternative, own_gpu_value_usd_per_mw_at(a, o, power) * mw)
+            if lease_value <= best_alternative:
+                events.append(InvestmentEvent(o.hour, a.name, "lease_refused", mw, lease_value - best_alternative))
+                continue
+            retrofit = mw * h.retrofit_usd_per_mw * (1.0 - h.tenant_capex_share)
+            start = o.hour + int(round(offer.lead_months * HOURS_PER_MONTH))
+            end = start + int(round(offer.term_months * HOURS_PER_MONTH))
+            lease = Lease(offer.it_mw, mw, offer.fee_usd_per_mw_month, offer.kind, offer.sla_uptime,
+                          offer.penalty_usd_per_mwh, start, end)
+            pv = contracted_fees_pv_usd(lease.fee_usd_per_h * HOURS_PER_MONTH, offer.term_months,
+                                        o.fin.interest_rate_per_year)
+            if not fund(a, ledger, retrofit, o, o.hour, extra_pv_usd=pv, repay_from_hour=start,
+                        loan_years=offer.term_months / 12, project_finance=True):
+                events.append(InvestmentEvent(o.hour, a.name, "lease_unfunded", mw, retrofit))
+                continue
+            ledger.add_asset(r, retrofit, end - start, kind=RETROFIT, tag=-2, start_hour=start)
+            a.state.leases.append(lease)
+            events.append(InvestmentEvent(o.hour, a.name, "lease_signed", mw, retrofit))
+            for c, part in taken:
+                _retire(a, ledger, c, part, o.hour, events, for_ai=True)
+            a.refresh_leases(o.hour)
+            break
+        else:
+            events.append(InvestmentEvent(o.hour, "", "offer_lapsed", mw, 0.0))
     return events

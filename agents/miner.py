@@ -10,33 +10,42 @@ from mesa.discrete_space import CellAgent
 from agents.fleet import Fleet
 from agents.strategies import Strategy
 from agents.valuation import MarketSignals
+from simulation.markets.finance import HOURS_PER_MONTH
 
 
 @dataclass
-class Contract:
-    """A signed AI hosting contract (MW of critical IT load on the miner's own GPUs)."""
+class Lease:
+    """A signed hosting lease: a tenant's GPUs drawing `facility_mw` at the site from
+    `start_hour` (after the retrofit) to `end_hour`, paying a take-or-pay fee per MW of IT load."""
 
-    mw: float
-    price_usd_per_mwh: float
+    it_mw: float
+    facility_mw: float
+    fee_usd_per_mw_month: float
     kind: str  # "inference" (firm) or "training" (deferrable)
     sla_uptime: float
     penalty_usd_per_mwh: float
+    start_hour: int
     end_hour: int
+
+    @property
+    def fee_usd_per_h(self) -> float:
+        return self.it_mw * self.fee_usd_per_mw_month / HOURS_PER_MONTH
 
 
 @dataclass
 class GpuOrder:
     units: int
     arrival_hour: int
+    facility_mw: float
 
 
 @dataclass
 class MinerState:
-    """What a miner holds besides its fleet row: names, contracts and GPUs on order."""
+    """What a miner holds besides its fleet row: names, leases and GPUs on order."""
 
     cohort_models: list[str]
     gpu_usd: float = 27_500.0  # price paid per GPU when the miner buys more
-    contracts: list[Contract] = field(default_factory=list)
+    leases: list[Lease] = field(default_factory=list)
     gpu_orders: list[GpuOrder] = field(default_factory=list)
 
 
@@ -101,19 +110,29 @@ class MinerAgent(CellAgent):
         self.fleet.bid_mw[self.row] = mw[0]
         self.fleet.bid_usd_per_mwh[self.row] = price[0]
 
-    def refresh_contracts(self, hour: int) -> None:
-        """Drop expired contracts and write the contracted MW and prices into the fleet row."""
-        self.state.contracts = [c for c in self.state.contracts if c.end_hour > hour]
-        firm = [c for c in self.state.contracts if c.kind == "inference"]
-        training = [c for c in self.state.contracts if c.kind == "training"]
-        f, r = self.fleet, self.row
-        f.firm_mw[r] = sum(c.mw for c in firm)
-        f.training_mw[r] = sum(c.mw for c in training)
+    def refresh_leases(self, hour: int) -> None:
+        """Drop ended leases; write the operating leases' MW, fees and SLA terms and the MW still
+        converting (leases in retrofit, GPUs on order) into the fleet row."""
+        st, f, r = self.state, self.fleet, self.row
+        st.leases = [c for c in st.leases if c.end_hour > hour]
+        running = [c for c in st.leases if c.start_hour <= hour]
+        firm = [c for c in running if c.kind == "inference"]
+        f.firm_mw[r] = sum(c.facility_mw for c in firm)
+        f.training_mw[r] = sum(c.facility_mw for c in running if c.kind == "training")
         total = f.firm_mw[r] + f.training_mw[r]
-        cs = self.state.contracts
-        f.contract_usd_per_mwh[r] = sum(c.mw * c.price_usd_per_mwh for c in cs) / total if total else 0.0
-        f.penalty_usd_per_mwh[r] = sum(c.mw * c.penalty_usd_per_mwh for c in cs) / total if total else 0.0
-        f.sla_uptime[r] = sum(c.mw * c.sla_uptime for c in firm) / f.firm_mw[r] if f.firm_mw[r] else 1.0
+        f.lease_fee_usd_per_h[r] = sum(c.fee_usd_per_h for c in running)
+        f.lease_value_usd_per_mwh[r] = f.lease_fee_usd_per_h[r] / total if total else 0.0
+        f.penalty_usd_per_mwh[r] = sum(c.facility_mw * c.penalty_usd_per_mwh for c in running) / total if total else 0.0
+        f.sla_uptime[r] = sum(c.facility_mw * c.sla_uptime for c in firm) / f.firm_mw[r] if f.firm_mw[r] else 1.0
+        f.lease_mw[r] = sum(c.facility_mw for c in st.leases)
+        f.gpu_on_order_mw[r] = sum(o.facility_mw for o in st.gpu_orders)
+        f.converting_mw[r] = f.lease_mw[r] - total + f.gpu_on_order_mw[r]
+
+    @property
+    def committed_ai_mw(self) -> float:
+        """Facility MW committed to AI: hosted, own GPUs, or converting to either."""
+        f, r = self.fleet, self.row
+        return float(f.hosted_mw[r] + f.gpu_mw_of(r) + f.converting_mw[r])
 
     def exit_market(self) -> None:
         """Leave: stop drawing power and leave the grid (its row stays, inactive, in the logs)."""

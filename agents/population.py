@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents.hardware import GPU_KW_ALL_IN, GPU_USD, asic_model
-from agents.miner import Contract
+from agents.miner import Lease
 from agents.strategies import strategy_class
-
-HOURS_PER_MONTH = 730.0
+from simulation.markets.finance import HOURS_PER_MONTH
 
 
 @dataclass
@@ -38,7 +37,7 @@ class MinerSpec:
     gpu_units: int = 0
     gpu_kw: float = GPU_KW_ALL_IN
     gpu_usd: float = GPU_USD
-    contracts: list[Contract] = field(default_factory=list)
+    leases: list[Lease] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,14 @@ def _cohort(c, where: str) -> CohortSpec:
     return CohortSpec(c.model, float(c.units), th, jpt, c.age_months * HOURS_PER_MONTH)
 
 
-def explicit_miners(miners, buses: BusInfo) -> list[MinerSpec]:
+def _lease(it_mw: float, fee: float, kind: str, sla: float, penalty: float, term_months: int, months_to_operation: int,
+           pue: float) -> Lease:
+    start = int(round(months_to_operation * HOURS_PER_MONTH))
+    return Lease(it_mw, it_mw * pue, fee, kind, sla if kind == "inference" else 0.0, penalty if kind == "inference" else 0.0,
+                 start, start + int(round(term_months * HOURS_PER_MONTH)))
+
+
+def explicit_miners(miners, buses: BusInfo, hosting) -> list[MinerSpec]:
     """Specs for the scenario's `[[miners]]` entries, validated."""
     index = {b: i for i, b in enumerate(buses.ids)}
     specs = []
@@ -72,16 +78,16 @@ def explicit_miners(miners, buses: BusInfo) -> list[MinerSpec]:
             near = ", ".join(buses.ids[:8]) + (" ..." if len(buses.ids) > 8 else "")
             raise ValueError(f"{where}.bus: bus {m.bus!r} is not in the grid; use one of its bus ids ({near})")
         gpu_mw = m.gpus.units * m.gpus.kw_per_gpu / 1e3
-        contracted = sum(c.mw for c in m.contracts)
-        if contracted > gpu_mw + 1e-9:
-            raise ValueError(f"{where}.contracts: {contracted:g} MW contracted exceeds the {gpu_mw:g} MW of GPUs "
-                             "(gpus.units x gpus.kw_per_gpu / 1000); add GPUs or reduce the contracts")
+        leases = [_lease(c.mw, c.fee_usd_per_mw_month, c.kind, c.sla_uptime, c.penalty_usd_per_mwh, c.term_months,
+                         c.months_to_operation, hosting.pue) for c in m.leases]
+        ai_mw = gpu_mw + sum(c.facility_mw for c in leases)
+        if ai_mw > m.interconnect_mw + 1e-9:
+            raise ValueError(f"{where}.leases: {ai_mw:g} facility MW of GPUs and leases (IT MW x markets.ai.hosting.pue) "
+                             f"exceed the interconnect of {m.interconnect_mw:g} MW; raise interconnect_mw or lease less")
         cohorts = [_cohort(c, f"{where}.asics[{j}]") for j, c in enumerate(m.asics)]
-        contracts = [Contract(c.mw, c.price_usd_per_mwh, c.kind, c.sla_uptime, c.penalty_usd_per_mwh,
-                              int(c.term_months * HOURS_PER_MONTH)) for c in m.contracts]
         specs.append(MinerSpec(m.name or f"miner-{i}", index[m.bus], m.strategy, m.interconnect_mw, m.cash_usd,
                                m.sell_fraction, cohorts, m.gpus.units, m.gpus.kw_per_gpu, m.gpus.usd_per_gpu,
-                               contracts))
+                               leases))
     return specs
 
 
@@ -105,11 +111,16 @@ def _placement_weights(rule: str, buses: BusInfo) -> np.ndarray:
     return w / w.sum()
 
 
-def generated_miners(pop, rng: np.random.Generator, buses: BusInfo, first_index: int = 0) -> list[MinerSpec]:
+def generated_miners(pop, rng: np.random.Generator, buses: BusInfo, hosting, first_index: int = 0) -> list[MinerSpec]:
     """A population drawn from the scenario's distributions: log-normal sizes, ASIC models by
-    share, an older second cohort, GPUs for the strategies that host AI."""
+    share, an older second cohort, own GPUs and operating hosting leases by strategy."""
     for name in pop.counts:
         strategy_class(name, f"population.counts.{name}")
+    for table in ("gpu_share", "lease_share"):
+        for name, share in getattr(pop, table).items():
+            strategy_class(name, f"population.{table}.{name}")
+            if not 0 <= share <= 1:
+                raise ValueError(f"population.{table}.{name}: {share:g} is not a share in [0, 1]; give a fraction of the interconnect")
     for name in pop.asic_models:
         asic_model(name, f"population.asic_models.{name}")
     weights = _placement_weights(pop.placement, buses)
@@ -125,7 +136,8 @@ def generated_miners(pop, rng: np.random.Generator, buses: BusInfo, first_index:
             size = float(pop.interconnect_mw_median * np.exp(pop.interconnect_mw_sigma * rng.standard_normal()))
             bus = int(rng.choice(len(weights), p=weights))
             gpu_mw = pop.gpu_share.get(strategy, 0.0) * size
-            asic_mw = max(size * pop.overbuild - gpu_mw, 0.0)
+            lease_mw = pop.lease_share.get(strategy, 0.0) * size
+            asic_mw = max(size * pop.overbuild - gpu_mw - lease_mw, 0.0)
             main = asic_model(models[int(rng.choice(len(models), p=shares))])
             older = asic_model("S19 Pro" if main.j_per_th < 25 else "S9")
             cohorts = []
@@ -134,11 +146,11 @@ def generated_miners(pop, rng: np.random.Generator, buses: BusInfo, first_index:
                 if units:
                     cohorts.append(CohortSpec(m.name, float(units), m.th_per_unit, m.j_per_th, age * HOURS_PER_MONTH))
             gpu_units = int(round(gpu_mw * 1e3 / GPU_KW_ALL_IN))
-            contracts = []
-            if strategy == "ai_host" and gpu_units:
-                contracts.append(Contract(round(0.6 * gpu_units * GPU_KW_ALL_IN / 1e3, 3), 166.0, "inference",
-                                          0.999, 500.0, int(60 * HOURS_PER_MONTH)))
+            leases = []
+            if lease_mw > 0:
+                leases.append(_lease(round(lease_mw / hosting.pue, 3), hosting.fee_usd_per_mw_month, "inference",
+                                     hosting.sla_uptime, hosting.penalty_usd_per_mwh, hosting.term_months, 0, hosting.pue))
             specs.append(MinerSpec(f"{strategy}-{k}", bus, strategy, size, pop.cash_usd_per_mw * size, 1.0,
-                                   cohorts, gpu_units, contracts=contracts))
+                                   cohorts, gpu_units, leases=leases))
             k += 1
     return specs

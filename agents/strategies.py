@@ -50,9 +50,12 @@ class Strategy:
     values, `bid`); `learn` is called after each hour settles."""
 
     name: ClassVar[str] = "base"
-    #: takes AI hosting contracts when offered
+    #: considers AI tenants' hosting lease offers (signs those worth more than the MW's best other use)
     accepts_contracts: ClassVar[bool] = False
-    #: converts ASIC capacity to GPUs when AI pays better
+    #: its price-taking hashing is self-scheduled load the grid operator cannot curtail: it enters
+    #: the dispatch as firm demand and is shed only with the consumers at its bus
+    self_schedules: ClassVar[bool] = False
+    #: converts ASIC capacity to own GPUs when that is worth more
     builds_ai: ClassVar[bool] = False
     #: enrolled in demand response: paid for curtailing in grid-stress hours
     demand_response: ClassVar[bool] = False
@@ -94,8 +97,10 @@ def _fitted(fleet: Fleet, idx: np.ndarray, mw: np.ndarray, price: np.ndarray):
 @register("hodl_hasher")
 class HodlHasher(Strategy):
     """Hash unless power costs more than it earns: self-schedules each cohort whose hash value
-    beats the forecast power price (last hour's LMP), and takes whatever price clears. Honours
-    any AI contracts it holds as firm load; no spot AI."""
+    beats the day-ahead forecast of its bus's price, and takes whatever price clears. Honours
+    any hosting leases it holds as firm load; no spot AI; considers no lease offers."""
+
+    self_schedules = True
 
     def offer(self, fleet, idx, s, avail, value):
         mw = np.zeros_like(avail)

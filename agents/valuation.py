@@ -24,7 +24,7 @@ class MarketSignals:
     hashprice_usd_per_ph_day: float  # from the current difficulty, subsidy and expected fees
     ai_price_usd_per_gpu_hour: float
     ai_demand_fraction: float  # share of idle GPUs that find spot jobs this hour
-    lmp_forecast_usd_per_mwh: np.ndarray  # per miner: last hour's LMP at its bus
+    lmp_forecast_usd_per_mwh: np.ndarray  # per miner: day-ahead forecast of the LMP at its bus
     grid_stress: bool  # a likely system peak (4CP window) or scarcity hour
     voll_usd_per_mwh: float  # bids at this price are price-taking (firm) load
     checkpoint_usd_per_mw: float  # cost of pausing 1 MW of training
@@ -33,20 +33,18 @@ class MarketSignals:
 def slot_values(fleet: Fleet, idx: np.ndarray, s: MarketSignals) -> tuple[np.ndarray, np.ndarray]:
     """(available MW, value USD/MWh) of every bid slot of miners `idx`, shapes (len(idx), S).
 
-    Hashing is worth the hashprice converted at each cohort's J/TH; spot AI the GPU-hour price
-    over each GPU's all-in kW; contracted AI its price plus the penalty it avoids.
+    Hashing is worth the hashprice converted at each cohort's J/TH; own-GPU AI the GPU-hour price
+    over each GPU's all-in kW; hosted inference is the tenant's firm load (the value of lost load);
+    hosted training is deferrable, worth its lease fee per MWh plus the penalty it avoids.
     """
     n, S = len(idx), fleet.n_slots
     avail = np.zeros((n, S))
     value = np.zeros((n, S))
-    firm, training = fleet.firm_mw[idx], fleet.training_mw[idx]
-    contract_value = fleet.contract_usd_per_mwh[idx] + fleet.penalty_usd_per_mwh[idx]
-    avail[:, SLOT_FIRM] = firm
-    avail[:, SLOT_TRAINING] = training
-    value[:, SLOT_FIRM] = contract_value
-    value[:, SLOT_TRAINING] = contract_value
-    free_gpu_mw = np.maximum(fleet.gpu_mw[idx] - firm - training, 0.0)
-    avail[:, SLOT_SPOT] = free_gpu_mw * s.ai_demand_fraction
+    avail[:, SLOT_FIRM] = fleet.firm_mw[idx]
+    avail[:, SLOT_TRAINING] = fleet.training_mw[idx]
+    value[:, SLOT_FIRM] = s.voll_usd_per_mwh
+    value[:, SLOT_TRAINING] = fleet.lease_value_usd_per_mwh[idx] + fleet.penalty_usd_per_mwh[idx]
+    avail[:, SLOT_SPOT] = fleet.gpu_mw[idx] * s.ai_demand_fraction
     with np.errstate(divide="ignore", invalid="ignore"):
         spot = np.where(fleet.gpu_kw[idx] > 0, s.ai_price_usd_per_gpu_hour * 1e3 / fleet.gpu_kw[idx], 0.0)
     value[:, SLOT_SPOT] = spot

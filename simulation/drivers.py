@@ -11,9 +11,11 @@ import warnings
 
 import numpy as np
 
-from simulation.bitcoin import (HALVING_2024, BitcoinNetwork, hashvalue_usd_per_mwh, make_fee_model)
+from simulation.bitcoin import HALVING_2024, BitcoinNetwork, make_fee_model
+from simulation.bitcoin.economics import PH_DAY_PER_DIFFICULTY
 from simulation.grid import HourlySeries, load_grid, synthetic_series, load_series_csv
-from simulation.markets import (AiSpotMarket, ContractOffers, GbmJumpPrice, HashrateShock,
+from simulation.bitcoin.history import difficulty_growth_per_year, load_chain_history
+from simulation.markets import (AiSpotMarket, HostingOffers, GbmJumpPrice, HashrateShock,
                                 RestOfWorldFleet, SeriesPrice, load_price_csv, DEFAULT_POOL_SHARES)
 
 RENEWABLE_KINDS = ("wind", "solar")
@@ -29,7 +31,7 @@ def bitcoin_network(b, rng: np.random.Generator) -> BitcoinNetwork:
         raise ValueError("bitcoin.window_first_time: required when the chain point is not the default "
                          "2024 halving; give the unix time of block height - height % 2016")
     return BitcoinNetwork(height=b.height, time=b.time, bits=b.bits, window_first_time=wft,
-                          fees=make_fee_model(b.fees), rng=rng)
+                          fees=make_fee_model(b.fees), rng=rng, halving=b.halving)
 
 
 class Drivers:
@@ -80,14 +82,19 @@ class Drivers:
         ai = sc.markets.ai
         self.ai = AiSpotMarket(ai.price0_usd_per_gpu_hour, ai.trend_per_year, ai.reversion_per_hour, ai.vol_per_hour,
                                ai.demand_mean, ai.demand_diurnal_amplitude, ai.demand_noise, ai_rng)
-        c = ai.contracts
-        self.offers = ContractOffers(
-            rate_per_month=c.offers_per_month, mw_mean=c.mw_mean, price_usd_per_mwh_mean=c.price_usd_per_mwh,
-            price_trend_per_year=c.price_trend_per_year, term_months=c.term_months, sla_uptime=c.sla_uptime,
-            penalty_usd_per_mwh_short=c.penalty_usd_per_mwh, training_share=c.training_share, rng=offer_rng)
+        c = ai.hosting
+        self.offers = HostingOffers(
+            rate_per_month=c.offers_per_month, mw_mean=c.mw_mean, fee_usd_per_mw_month=c.fee_usd_per_mw_month,
+            fee_cv=c.fee_cv, fee_trend_per_year=c.fee_trend_per_year, term_months=c.term_months,
+            lead_months=c.lead_months, sla_uptime=c.sla_uptime, penalty_usd_per_mwh=c.penalty_usd_per_mwh,
+            training_share=c.training_share, rng=offer_rng)
         self._pending_offers = []
 
         self.bitcoin = bitcoin_network(sc.bitcoin, chain_rng)
+        chain = load_chain_history()
+        before = chain.time_unix <= sc.bitcoin.time
+        self._chain_seen = (chain.time_unix[before].astype(float), chain.difficulty[before])
+        self._retargets_seen = 0
         self.expected_fees_btc = sc.bitcoin.fees.btc_per_block
         self.btc_price_usd = float(mp.s0_usd if mp.model == "gbm" else self.btc.step())
         self.ai_price_usd_per_gpu_hour = ai.price0_usd_per_gpu_hour
@@ -111,10 +118,29 @@ class Drivers:
         self.rest_of_world_eh_s = self.rest_of_world.online_eh_s_now
 
     def hashprice_now(self) -> float:
-        from simulation.bitcoin import block_subsidy, hashprice_usd_per_ph_day
+        """Hashprice (USD per PH/s per day) from the current difficulty, the next block's subsidy
+        and the expected fees per block."""
+        reward = self.bitcoin.subsidy_sat(self.bitcoin.height + 1) / 1e8 + self.expected_fees_btc
+        return self.btc_price_usd * reward * PH_DAY_PER_DIFFICULTY / self.bitcoin.difficulty
 
-        reward = block_subsidy(self.bitcoin.height + 1) / 1e8 + self.expected_fees_btc
-        return float(hashprice_usd_per_ph_day(self.btc_price_usd, reward, self.bitcoin.difficulty))
+    def difficulty_growth_per_year(self, now_unix: float) -> float:
+        """The difficulty growth miners expect (continuous, 1/yr): a fixed rate, or estimated on the
+        chain seen so far: the real retargets before the start, then the simulated ones."""
+        e = self.sc.expectations
+        if e.difficulty_growth == "fixed":
+            return e.difficulty_growth_per_year
+        times, diffs = self._chain_seen
+        sim = self.bitcoin.retargets[self._retargets_seen:]
+        if sim:
+            from simulation.bitcoin import bits_to_difficulty
+            times = np.append(times, [r.time for r in sim])
+            diffs = np.append(diffs, [bits_to_difficulty(r.new_bits) for r in sim])
+            self._chain_seen = (times, diffs)
+            self._retargets_seen = len(self.bitcoin.retargets)
+        try:
+            return difficulty_growth_per_year(times, diffs, now_unix, e.difficulty_window_days)
+        except ValueError as err:
+            raise ValueError(f"{err} (the run starts at unix time {self.sc.bitcoin.time})") from None
 
     def grid_state(self, hour: int) -> tuple[np.ndarray, np.ndarray]:
         """Inflexible demand per bus (MW) and available generation per generator (MW) at `hour`."""
@@ -153,8 +179,7 @@ class Drivers:
         offers, self._pending_offers = self._pending_offers, []
         return offers
 
-    def ai_price_outlook(self, life_years: float, lead_weeks: float) -> float:
-        """Average spot-price factor over a GPU's life (from the trend), relative to today."""
-        k = self.sc.markets.ai.trend_per_year
-        a, b = lead_weeks / 52.0, lead_weeks / 52.0 + life_years
-        return (math.exp(k * b) - math.exp(k * a)) / (k * (b - a)) if abs(k) > 1e-12 else 1.0
+    def ai_trend_price_usd_per_gpu_hour(self, hour: int) -> float:
+        """The AI spot market's trend price at `hour` (what a buyer of GPUs extrapolates from)."""
+        ai = self.sc.markets.ai
+        return ai.price0_usd_per_gpu_hour * math.exp(ai.trend_per_year * hour / 8760.0)

@@ -4,7 +4,10 @@ compute and curtailment, with grid prices, hash rate and difficulty feeding back
 One `step()` is one hour, in this order:
 
     drivers -> agents bid -> grid dispatch -> agents allocate -> Bitcoin network advances 3,600 s
-    -> rewards and costs settle -> (on its clock) investment -> data collection
+    -> rewards and costs settle -> data collection -> (on its clock) investment
+
+The investment review comes after the hour is recorded: what it changes (retired ASICs, signed
+leases) takes effect from the next hour, so every recorded hour is consistent in itself.
 
 This module alone knows that order. The mechanisms (`simulation.bitcoin`, `.grid`, `.markets`)
 are pure; the miners' decisions live in `agents/`.
@@ -20,8 +23,10 @@ import numpy as np
 from mesa.discrete_space import Network
 
 from agents.accounting import charge_four_cp, settle_hour
+from agents.balance_sheet import ASIC, GPU, RETROFIT, Ledger
 from agents.fleet import SLOT_FIRM, SLOT_HASH0, SLOT_SPOT, SLOT_TRAINING, Fleet, row_sum
-from agents.investment import assign_offers, review_fleet
+from agents.hardware import ASIC_MODELS
+from agents.investment import Outlook, place_offers, review_fleet
 from agents.miner import MinerAgent, MinerState
 from agents.population import BusInfo, MinerSpec, explicit_miners, generated_miners
 from agents.strategies import strategy_class
@@ -29,9 +34,11 @@ from agents.valuation import MarketSignals, fit_to_interconnect, slot_values
 from simulation.config import Scenario, resolve_scenario
 from simulation.drivers import Drivers
 from simulation.records import HourRecorder
-from simulation.bitcoin import BitcoinNetwork, block_subsidy, hashprice_usd_per_ph_day
+from simulation.bitcoin.economics import expected_hashprice_path
 from simulation.grid import Dispatcher
+from simulation.grid.history import LmpHistory
 from simulation.markets import expected_rewards, sampled_rewards
+from simulation.markets.finance import HOURS_PER_MONTH, HOURS_PER_YEAR
 
 #: a few more cohort slots than any miner starts with, for the ASICs it buys later
 SPARE_COHORTS = 1
@@ -75,15 +82,25 @@ class GridPivotModel(mesa.Model):
                                      voll_usd_per_mwh=sc.grid.voll_usd_per_mwh)
         self.bitcoin = self.drivers.bitcoin
         self.drivers.calibrate_rest_of_world(self._local_th_s_at_full_power())
+        self._self_scheduled = np.zeros((self.fleet.n, self.fleet.n_slots), bool)
+        for strategy, idx in self.strategy_groups:
+            if strategy.self_schedules:
+                self._self_scheduled[idx, SLOT_HASH0:] = True
+        self._self_scheduled = self._self_scheduled.ravel()
 
-        # before the first hour, miners forecast from the grid cleared without them
-        demand0, avail0 = self.drivers.grid_state(0)
-        self.lmp = self.dispatcher.solve(demand0, avail0, np.zeros(self.fleet.bid_mw.size),
-                                         np.zeros(self.fleet.bid_mw.size)).lmp_usd_per_mwh
+        # before the first hour, miners forecast from a day of the grid cleared without them
+        self.lmp_history = LmpHistory(self.grid.n_bus, max(sc.expectations.power_memory_hours, 168))
+        nothing = np.zeros(self.fleet.bid_mw.size)
+        for hour in range(24):
+            self.lmp = self.dispatcher.solve(*self.drivers.grid_state(min(hour, self.hours - 1)), nothing,
+                                             nothing).lmp_usd_per_mwh
+            self.lmp_history.push(self.lmp)
         self.signals: MarketSignals | None = None
         self.dispatch = None
         self.blocks = []
         self.investments = []
+        self.consumer_shed_mw = np.zeros(self.grid.n_bus)
+        self.miner_unserved_mw = 0.0
         self._peak = {"month": None, "demand": -1.0, "drawn": np.zeros(self.fleet.n)}
         self.recorder = HourRecorder(self)
         self.datacollector = self.recorder.mesa_datacollector() if collect_mesa else None
@@ -93,19 +110,24 @@ class GridPivotModel(mesa.Model):
         sc, g = self.config, self.grid
         buses = BusInfo(ids=[str(b) for b in g.bus_ids], zones=list(g.bus_zone),
                         load_share=np.asarray(g.demand_share, float), cheap_weight=g.cheap_capacity_mw())
-        specs = explicit_miners(sc.miners, buses) + generated_miners(sc.population, rng, buses, len(sc.miners))
+        hosting = sc.markets.ai.hosting
+        specs = explicit_miners(sc.miners, buses, hosting) + generated_miners(sc.population, rng, buses, hosting,
+                                                                              len(sc.miners))
         if not specs:
             raise ValueError("miners: the scenario has no miners; add [[miners]] or population.counts")
         n_cohorts = max(len(s.cohorts) for s in specs) + SPARE_COHORTS
         self.fleet = _fleet_from_specs(specs, n_cohorts)
+        self.ledger = _opening_balance_sheet(specs, sc)
         cells = [self.space[b] for b in g.bus_ids]
         self.miners: list[MinerAgent] = []
         for row, spec in enumerate(specs):
             models = [c.model for c in spec.cohorts] + [""] * (n_cohorts - len(spec.cohorts))
-            state = MinerState(models, gpu_usd=spec.gpu_usd, contracts=list(spec.contracts))
+            state = MinerState(models, gpu_usd=spec.gpu_usd, leases=list(spec.leases))
             agent = MinerAgent(self, cells[spec.bus], self.fleet, row, spec.name, None, state)
             agent.strategy_name = spec.strategy
             self.miners.append(agent)
+        self.fleet.book_usd[:] = self.ledger.book_usd
+        self.fleet.debt_usd[:] = self.ledger.debt_usd
 
     def _group_strategies(self) -> None:
         """One strategy object per strategy name, deciding for all its miners at once."""
@@ -119,7 +141,7 @@ class GridPivotModel(mesa.Model):
                 if a.strategy_name == name:
                     a.strategy = strategy
         for a in self.miners:
-            a.refresh_contracts(0)
+            a.refresh_leases(0)
         self._rows = np.arange(self.fleet.n)
         # the fleet rows of each group, and of all offering groups, as slices where contiguous
         self._group_rows = [_as_slice(idx) for _, idx in self.strategy_groups]
@@ -143,11 +165,11 @@ class GridPivotModel(mesa.Model):
         self.allocate()
         self.mine_blocks()
         self.settle()
-        if self.hour % self.config.investment.period_hours == self.config.investment.period_hours - 1:
-            self.invest()
         self.recorder.record()
         if self.datacollector is not None:
             self.datacollector.collect(self)
+        if self.hour % self.config.investment.period_hours == self.config.investment.period_hours - 1:
+            self.invest()
         if self.hour + 1 >= self.hours:
             self.running = False
 
@@ -156,7 +178,7 @@ class GridPivotModel(mesa.Model):
         d = self.drivers
         d.advance(self.hour)
         local = self.datetime
-        lmp_at_miner = self.lmp[self.fleet.bus]
+        lmp_at_miner = self.lmp_history.day_ahead()[self.fleet.bus]
         self.signals = MarketSignals(
             hour=self.hour, hour_of_day=local.hour, month=local.month,
             btc_price_usd=d.btc_price_usd,
@@ -166,7 +188,7 @@ class GridPivotModel(mesa.Model):
             lmp_forecast_usd_per_mwh=lmp_at_miner,
             grid_stress=d.grid_stress(self.hour, self.lmp),
             voll_usd_per_mwh=self.config.grid.voll_usd_per_mwh,
-            checkpoint_usd_per_mw=self.config.markets.ai.contracts.checkpoint_usd_per_mw)
+            checkpoint_usd_per_mw=self.config.markets.ai.hosting.checkpoint_usd_per_mw)
 
     def collect_bids(self) -> None:
         """Every miner bids its power, slot by slot (MW at a willingness to pay)."""
@@ -188,17 +210,33 @@ class GridPivotModel(mesa.Model):
         f.bid_mw[~f.active] = 0.0
 
     def dispatch_grid(self) -> None:
-        """DC-OPF with the miners' bids in it: LMPs per bus and MW cleared per bid."""
+        """DC-OPF with the miners' bids in it: LMPs per bus and MW cleared per bid.
+
+        Self-scheduled hashing (price-takers) is firm demand the operator cannot curtail: it joins
+        the consumers' demand at its bus, and a shortage there sheds both pro rata. Every other
+        bid is flexible; bids at the value of lost load (a tenant's inference) are served before
+        any consumer is shed would be, and curtailed first when the grid is short."""
         d, f = self.drivers, self.fleet
-        self.dispatch = self.dispatcher.solve(d.bus_demand_mw, d.gen_available_mw,
-                                              f.bid_mw.ravel(), f.bid_usd_per_mwh.ravel())
+        bid, price = f.bid_mw.ravel(), f.bid_usd_per_mwh.ravel()
+        own = np.where(self._self_scheduled, bid, 0.0)
+        own_bus = np.bincount(self.dispatcher.bid_bus, own, self.grid.n_bus)
+        demand = d.bus_demand_mw + own_bus
+        self.dispatch = self.dispatcher.solve(demand, d.gen_available_mw, bid - own, price)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shed_share = np.where(demand > 0, self.dispatch.shed_mw / demand, 0.0)
+        self._own_served_mw = own * (1.0 - shed_share[self.dispatcher.bid_bus])
+        self.consumer_shed_mw = self.dispatch.shed_mw * np.where(demand > 0, d.bus_demand_mw / np.where(demand > 0, demand, 1.0), 0.0)
         self.lmp = self.dispatch.lmp_usd_per_mwh
+        self.lmp_history.push(self.lmp)
 
     def allocate(self) -> None:
         """Miners run what cleared: slot MW to inference, training, spot AI and cohorts."""
         f = self.fleet
         self._prev_training_mw = f.cleared_mw[:, SLOT_TRAINING].copy()
-        f.cleared_mw[:] = self.dispatch.bid_cleared_mw.reshape(f.n, f.n_slots)
+        cleared = self.dispatch.bid_cleared_mw + self._own_served_mw
+        f.cleared_mw[:] = cleared.reshape(f.n, f.n_slots)
+        taker = f.bid_usd_per_mwh.ravel() >= self.config.grid.voll_usd_per_mwh
+        self.miner_unserved_mw = float(((f.bid_mw.ravel() - cleared) * (taker | self._self_scheduled)).sum())
 
     def mine_blocks(self) -> None:
         """The network (rest of world + our hashing) finds blocks for 3,600 s."""
@@ -220,23 +258,41 @@ class GridPivotModel(mesa.Model):
         else:
             won = expected_rewards(reward_btc.sum(), shares)
         self.btc_mined = won[:-1]
-        settle_hour(f, s, self.lmp[f.bus], self.btc_mined, self._prev_training_mw, self.enrolled,
-                    self.config.demand_response.payment_usd_per_mwh,
-                    self.config.investment.fixed_cost_usd_per_mw_month)
+        sc = self.config
+        settle_hour(f, self.ledger, s, self.lmp[f.bus], self.btc_mined, self._prev_training_mw, self.enrolled,
+                    sc.demand_response.payment_usd_per_mwh, sc.investment.fixed_cost_usd_per_mw_month,
+                    sc.markets.ai.hosting.power == "passthrough", 1.0 / (24.0 * sc.finance.ebitda_memory_days))
         self._track_four_cp()
         for strategy, idx in self.strategy_groups:
             strategy.learn(f, idx, s)
 
     def invest(self) -> None:
-        """The slow clock: fleets, GPUs, contracts, exits."""
-        cfg = self.config.investment
-        offers = self.drivers.take_contract_offers()
-        self.investments.extend(assign_offers(offers, [a for a in self.miners if self.fleet.active[a.row]], self.hour))
-        outlook = self.drivers.ai_price_outlook(cfg.gpu_life_years, cfg.gpu_lead_time_weeks)
-        hashprice = self.hashprice_usd_per_ph_day
-        for agent in list(self.miners):
+        """The slow clock: lease offers are placed, then every miner reviews its site."""
+        outlook = self.outlook()
+        sample = lambda row: self.lmp_history.at_bus(int(self.fleet.bus[row]))  # noqa: E731
+        active = [a for a in self.miners if self.fleet.active[a.row]]
+        self.investments.extend(place_offers(self.drivers.take_contract_offers(), active, self.ledger, outlook, sample))
+        for agent in active:
             if self.fleet.active[agent.row]:
-                self.investments.extend(review_fleet(agent, self.hour, cfg, hashprice, outlook))
+                self.investments.extend(review_fleet(agent, self.ledger, outlook, sample(agent.row)))
+        self.fleet.book_usd[:] = self.ledger.book_usd
+        self.fleet.debt_usd[:] = self.ledger.debt_usd
+
+    def outlook(self) -> Outlook:
+        """What miners foresee now: the expected hashprice path month by month (the known subsidy
+        schedule, difficulty growth estimated from the chain seen, a martingale BTC price) and the
+        AI market's trend; long enough for the longest horizon any decision looks over."""
+        sc, d = self.config, self.drivers
+        cfg, h = sc.investment, sc.markets.ai.hosting
+        months = max(h.lead_months + h.term_months, round(cfg.gpu_lead_time_weeks / 4.35 + cfg.gpu_life_years * 12),
+                     round(cfg.asic_life_years * 12)) + 1
+        path = expected_hashprice_path(
+            months, btc_price_usd=d.btc_price_usd, fees_btc_per_block=d.expected_fees_btc,
+            difficulty=self.bitcoin.difficulty, height=self.bitcoin.height,
+            difficulty_growth_per_year=d.difficulty_growth_per_year(self.unix_time + 3600),
+            subsidy_frozen_at=None if self.bitcoin.halving else self.bitcoin.start_height)
+        return Outlook(self.hour + 1, path, d.ai_trend_price_usd_per_gpu_hour(self.hour), sc.markets.ai.trend_per_year,
+                       sc.markets.ai.demand_mean, cfg, sc.finance, h)
 
     def _track_four_cp(self) -> None:
         """4CP: each summer month, miners pay for what they drew in the system's peak hour."""
@@ -265,9 +321,7 @@ class GridPivotModel(mesa.Model):
     @property
     def hashprice_usd_per_ph_day(self) -> float:
         """Hashprice from the current difficulty, next block's subsidy and expected fees."""
-        d = self.drivers
-        reward = block_subsidy(self.bitcoin.height + 1) / 1e8 + d.expected_fees_btc
-        return float(hashprice_usd_per_ph_day(d.btc_price_usd, reward, self.bitcoin.difficulty))
+        return self.drivers.hashprice_now()
 
     def run_hours(self, hours: int | None = None) -> None:
         """Step until `hours` more hours ran, or the scenario ends."""
@@ -301,6 +355,29 @@ def _fleet_from_specs(specs: list[MinerSpec], n_cohorts: int) -> Fleet:
         sell_fraction=np.array([s.sell_fraction for s in specs], float),
         active=np.ones(n, bool),
     )
+
+
+def _opening_balance_sheet(specs: list[MinerSpec], sc: Scenario) -> Ledger:
+    """Every miner's hardware and retrofits at the start, paid for: booked at cost less
+    depreciation for their age, and financed by `finance.initial_debt_share` of that in debt."""
+    fin, inv, h = sc.finance, sc.investment, sc.markets.ai.hosting
+    ledger = Ledger(len(specs), fin.interest_rate_per_year, fin.loan_years)
+    asic_life_h = inv.asic_life_years * HOURS_PER_YEAR
+    for r, s in enumerate(specs):
+        for c, co in enumerate(s.cohorts):
+            model = ASIC_MODELS.get(co.model)
+            usd_per_th = model.usd_per_th if model is not None else 0.0
+            ledger.add_asset(r, co.units * co.th_per_unit * usd_per_th, asic_life_h, kind=ASIC, tag=c,
+                             age_hours=co.age_h)
+        gpu_life_h = inv.gpu_life_years * HOURS_PER_YEAR
+        gpu_mw = s.gpu_units * s.gpu_kw / 1e3
+        ledger.add_asset(r, s.gpu_units * s.gpu_usd, gpu_life_h, kind=GPU, tag=-1)
+        ledger.add_asset(r, gpu_mw * inv.ai_site_capex_usd_per_mw, gpu_life_h, kind=RETROFIT, tag=-1)
+        for lease in s.leases:
+            ledger.add_asset(r, lease.facility_mw * h.retrofit_usd_per_mw * (1 - h.tenant_capex_share),
+                             lease.end_hour - lease.start_hour, kind=RETROFIT, tag=-2, start_hour=lease.start_hour)
+        ledger.borrow(r, fin.initial_debt_share * float(ledger.book_usd[r]))
+    return ledger
 
 
 __all__ = ["GridPivotModel", "SLOT_FIRM", "SLOT_SPOT", "SLOT_HASH0"]

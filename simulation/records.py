@@ -19,7 +19,7 @@ from simulation.markets import hhi_and_nakamoto
 
 #: the headline series Mesa's DataCollector reports (model table columns)
 MESA_REPORTERS = ("network_eh_s", "local_eh_s", "difficulty", "btc_price_usd", "hashprice_usd_per_ph_day",
-                  "mw_hashing", "mw_ai", "mw_curtailed", "lmp_mean_usd_per_mwh", "unserved_mwh")
+                  "mw_hashing", "mw_ai", "mw_curtailed", "lmp_mean_usd_per_mwh", "consumer_shed_mwh")
 
 
 class _Panel:
@@ -98,11 +98,9 @@ class HourRecorder:
         mw_hashing, mw_ai = float(hash_mw.sum()), float(ai_mw.sum())
         demand = m.drivers.bus_demand_mw
         demand_mw = float(demand.sum())
-        shed = float(d.shed_mw.sum())
+        shed = float(m.consumer_shed_mw.sum())
         served_load = float(demand_mw - shed + drawn.sum())
         per_mwh = float(d.emissions_t) / served_load if served_load > 0 else 0.0
-        taker = f.bid_usd_per_mwh >= s.voll_usd_per_mwh
-        unserved = float(shed + ((f.bid_mw - f.cleared_mw) * taker).sum())
         shares = self._entity_shares()
         hhi, nakamoto = hhi_and_nakamoto(shares)
         lmp = d.lmp_usd_per_mwh
@@ -124,10 +122,16 @@ class HourRecorder:
             "mw_hashing": mw_hashing,
             "mw_ai": mw_ai,
             "mw_curtailed": float(curtailed.sum()),
-            "mw_ai_contract": float(cleared[:, SLOT_FIRM].sum() + cleared[:, SLOT_TRAINING].sum()),
-            "mw_ai_spot": float(cleared[:, SLOT_SPOT].sum()),
+            "mw_ai_hosting": float(((cleared[:, SLOT_FIRM] + cleared[:, SLOT_TRAINING]) * f.active).sum()),
+            "mw_ai_own_gpu": float((cleared[:, SLOT_SPOT] * f.active).sum()),
+            "mw_converting": float((f.converting_mw * f.active).sum()),
+            "mw_lease": float((f.lease_mw * f.active).sum()),
+            "mw_own_gpu": float(((f.gpu_mw + f.gpu_on_order_mw) * f.active).sum()),
+            "mw_committed_ai": float(((f.lease_mw + f.gpu_mw + f.gpu_on_order_mw) * f.active).sum()),
+            "mw_asic": float((row_sum(f.asic_mw) * f.active).sum()),
             "demand_mw": demand_mw,
-            "unserved_mwh": unserved,
+            "consumer_shed_mwh": shed,
+            "miner_unserved_mwh": float(m.miner_unserved_mw),
             "curtailed_renewables_mwh": float(d.curtailed_mw.sum()),
             "lmp_mean_usd_per_mwh": float(lmp.mean()),
             "lmp_max_usd_per_mwh": float(lmp.max()),
@@ -146,11 +150,18 @@ class HourRecorder:
             "revenue_dr_usd": float(f.revenue_dr_usd.sum()),
             "power_cost_usd": float(f.power_cost_usd.sum()),
             "other_cost_usd": float(f.other_cost_usd.sum()),
+            "interest_usd": float(f.interest_usd.sum()),
+            "depreciation_usd": float(f.depreciation_usd.sum()),
             "miner_cash_usd": float(f.cash_usd.sum()),
+            "miner_debt_usd": float(f.debt_usd.sum()),
+            "miner_book_usd": float(f.book_usd.sum()),
+            "capex_usd": float(f.capex_usd.sum()),
+            "hashrate_moved_to_ai_share": float(f.th_moved_to_ai.sum() * 1e12 / m.network_hs) if m.network_hs > 0 else 0.0,
         }
         self.last = row
         self.tables["hourly"].rows.append(row)
-        self._record_agents(hour, {"mw_hashing": hash_mw, "mw_ai": ai_mw, "mw_curtailed": curtailed})
+        self._record_agents(hour, {"mw_hashing": hash_mw, "mw_ai": ai_mw, "mw_curtailed": curtailed,
+                                   "mw_ai_hosting": (cleared[:, SLOT_FIRM] + cleared[:, SLOT_TRAINING]) * f.active})
         self._record_buses(hour, drawn)
         self._record_blocks(intervals)
         self._record_events()
@@ -171,7 +182,9 @@ class HourRecorder:
         f = self.model.fleet
         cols = {**mw, "revenue_hash_usd": f.revenue_hash_usd, "revenue_ai_usd": f.revenue_ai_usd,
                 "revenue_dr_usd": f.revenue_dr_usd, "power_cost_usd": f.power_cost_usd,
-                "other_cost_usd": f.other_cost_usd, "btc_mined": self.model.btc_mined}
+                "other_cost_usd": f.other_cost_usd, "interest_usd": f.interest_usd,
+                "depreciation_usd": f.depreciation_usd, "revaluation_usd": f.revaluation_usd,
+                "btc_mined": self.model.btc_mined}
         if self.agent_log == "daily":
             if self._day is None:
                 self._day = {k: np.zeros(f.n) for k in cols}
@@ -182,7 +195,9 @@ class HourRecorder:
             cols = {k: v / 24.0 if k.startswith("mw_") else v for k, v in self._day.items()}
             self._day = None
         self.tables["agents"].add(hour, {**cols, "lmp_usd_per_mwh": f.lmp_usd_per_mwh, "cash_usd": f.cash_usd,
-                                         "btc": f.btc, "active": f.active})
+                                         "btc": f.btc, "debt_usd": f.debt_usd, "book_usd": f.book_usd,
+                                         "capex_usd": f.capex_usd, "mw_converting": f.converting_mw,
+                                         "active": f.active})
 
     def _record_buses(self, hour: int, drawn: np.ndarray) -> None:
         m, d = self.model, self.model.dispatch
@@ -190,7 +205,7 @@ class HourRecorder:
         self.tables["buses"].add(hour, {
             "lmp_usd_per_mwh": d.lmp_usd_per_mwh, "demand_mw": m.drivers.bus_demand_mw,
             "miner_mw": np.bincount(m.fleet.bus, weights=drawn, minlength=nb),
-            "generation_mw": np.bincount(m.grid.gen_bus, weights=d.gen_mw, minlength=nb), "shed_mw": d.shed_mw})
+            "generation_mw": np.bincount(m.grid.gen_bus, weights=d.gen_mw, minlength=nb), "shed_mw": m.consumer_shed_mw})
 
     def _record_blocks(self, intervals: np.ndarray) -> None:
         rows = self.tables["blocks"].rows

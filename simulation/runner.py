@@ -115,12 +115,20 @@ def summarise(h: dict[str, np.ndarray], model) -> dict:
         "power_cost_usd": mwh("power_cost_usd"),
         "lmp_mean_usd_per_mwh": mean("lmp_mean_usd_per_mwh"),
         "lmp_peak_usd_per_mwh": float(h["lmp_max_usd_per_mwh"].max()),
-        "unserved_mwh": mwh("unserved_mwh"),
+        "consumer_shed_mwh": mwh("consumer_shed_mwh"),
+        "miner_unserved_mwh": mwh("miner_unserved_mwh"),
         "curtailed_renewables_mwh": mwh("curtailed_renewables_mwh"),
         "emissions_t": mwh("emissions_t"),
         "emissions_hashing_t": mwh("emissions_hashing_t"),
         "emissions_ai_t": mwh("emissions_ai_t"),
         "miner_cash_end_usd": float(h["miner_cash_usd"][-1]),
+        "ai_mw_start": float(h["mw_committed_ai"][0]),
+        "ai_mw_end": float(h["mw_committed_ai"][-1]),
+        "hosting_mw_end": float(h["mw_lease"][-1]),
+        "own_gpu_mw_end": float(h["mw_own_gpu"][-1]),
+        "asic_mw_end": float(h["mw_asic"][-1]),
+        "capex_usd": float(h["capex_usd"][-1]),
+        "debt_end_usd": float(h["miner_debt_usd"][-1]),
     }
 
 

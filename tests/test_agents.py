@@ -38,6 +38,14 @@ def test_slot_values_follow_hashprice_and_gpu_hour():
     assert avail[0, SLOT_HASH0] == pytest.approx(5000 * 200 * 17.5 / 1e6)  # 17.5 MW
     assert value[0, SLOT_SPOT] == pytest.approx(2.2 * 1000 / 1.7)
     assert avail[0, SLOT_SPOT] == pytest.approx(5000 * 1.7 / 1e3 * 0.5)
+    # hosted load: the tenant's inference is firm (the value of lost load); training is worth its
+    # fee per MWh plus the SLA penalty it avoids
+    f.firm_mw[:], f.training_mw[:] = 2.0, 1.0
+    f.lease_value_usd_per_mwh[:], f.penalty_usd_per_mwh[:] = 93.2, 500.0
+    avail, value = slot_values(f, np.arange(3), signals(3))
+    assert value[0, SLOT_FIRM] == VOLL and avail[0, SLOT_FIRM] == 2.0
+    assert value[0, SLOT_TRAINING] == pytest.approx(593.2) and avail[0, SLOT_TRAINING] == 1.0
+    assert avail[0, SLOT_SPOT] == pytest.approx(5000 * 1.7 / 1e3 * 0.5)  # own GPUs: not the tenant's
 
 
 def test_fit_to_interconnect_keeps_best_blocks_within_capacity():
@@ -87,7 +95,7 @@ def test_grid_responsive_curtails_interruptible_load_in_stress_hours_only():
     f = make_fleet()
     f.firm_mw[:] = 2.0
     f.training_mw[:] = 1.0
-    f.contract_usd_per_mwh[:] = 166.0
+    f.lease_value_usd_per_mwh[:] = 166.0
     idx = np.arange(3)
     s = strategy_class("grid_responsive")(f, idx, np.random.default_rng(0))
     calm, _ = s.bid(f, idx, signals(3, stress=False))
@@ -97,14 +105,16 @@ def test_grid_responsive_curtails_interruptible_load_in_stress_hours_only():
     assert np.all(stress[:, SLOT_FIRM] == 2.0)  # firm inference load stays
 
 
-def test_ai_host_makes_contracts_firm():
+def test_ai_host_makes_hosted_load_firm():
     f = make_fleet()
     f.firm_mw[:] = 3.0
-    f.contract_usd_per_mwh[:] = 166.0
+    f.training_mw[:] = 1.0
+    f.lease_value_usd_per_mwh[:] = 166.0
     idx = np.arange(3)
     s = strategy_class("ai_host")(f, idx, np.random.default_rng(0))
     mw, price = s.bid(f, idx, signals(3))
     assert np.all(price[:, SLOT_FIRM] == VOLL) and np.all(mw[:, SLOT_FIRM] == 3.0)
+    assert np.all(price[:, SLOT_TRAINING] == VOLL) and np.all(mw[:, SLOT_TRAINING] == 1.0)
 
 
 def test_adaptive_learns_the_arm_with_the_best_margin():

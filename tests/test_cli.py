@@ -56,7 +56,7 @@ def test_default_scenario_end_to_end_every_table_reads_with_pandas(default_run):
 
 def test_analyse_writes_figures_whose_data_matches_the_logs(default_run):
     r = cli("analyse", str(default_run), check=True)
-    assert "revenue_hash_usd_per_mwh" in r.stdout and "unserved_mwh" in r.stdout
+    assert "revenue_hash_usd_per_mwh" in r.stdout and "consumer_shed_mwh" in r.stdout
     for name in ("hashrate_difficulty", "mw_split", "lmp_heatmap", "lmp_duration", "miner_cash", "block_intervals"):
         png = default_run / f"{name}.png"
         assert png.exists() and png.stat().st_size > 10_000, name
@@ -121,7 +121,15 @@ BAD = [
     ("[[miners]]\nbus = 'M1'\nstrategy = 'hodler'\n", [], "strategy"),
     ("[[miners]]\nbus = 'nowhere'\n", [], "miners[0].bus"),
     ("[[miners]]\nbus = 'M1'\ninterconnect_mw = -10.0\n", [], "miners[0].interconnect_mw"),
-    ("[[miners]]\nbus = 'M1'\ngpus = {units = 10}\ncontracts = [{mw = 50.0}]\n", [], "miners[0].contracts"),
+    ("[[miners]]\nbus = 'M1'\ninterconnect_mw = 20.0\nleases = [{mw = 50.0}]\n", [], "miners[0].leases"),
+    ("[markets.ai.hosting]\nretrofit_usd_per_mw = -1.0\n", [], "markets.ai.hosting.retrofit_usd_per_mw"),
+    ("[investment]\nai_site_capex_usd_per_mw = -5e6\n", [], "investment.ai_site_capex_usd_per_mw"),
+    ("[finance]\nhurdle_rate_per_year = -1.0\n", [], "finance.hurdle_rate_per_year"),
+    ("[finance]\nhurdle_rate_per_year = -1.5\n", [], "finance.hurdle_rate_per_year"),
+    ("[markets.ai.hosting]\nterm_months = 0\n", [], "markets.ai.hosting.term_months"),
+    ("[markets.ai.hosting]\nlead_months = -1\n", [], "markets.ai.hosting.lead_months"),
+    ("[[miners]]\nbus = 'M1'\nleases = [{mw = 1.0, term_months = 0}]\n", [], "miners[0].leases[0].term_months"),
+    ("[bitcoin]\nhalving = 'no'\n", [], "bitcoin.halving"),
     ("[population]\nplacement = 'moon'\n", [], "population.placement"),
     ("[run]\nhours = 10\n[run]\nseed = 1\n", [], "config"),          # TOML syntax: table defined twice
     ("[bitcoin]\nheight = 100\n", [], "bitcoin.window_first_time"),

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from simulation.markets import (DEFAULT_POOL_SHARES, AiSpotMarket, ContractOffers, GbmJumpPrice, HashrateShock,
+from simulation.markets import (DEFAULT_POOL_SHARES, AiSpotMarket, HostingOffers, GbmJumpPrice, HashrateShock,
                                 RestOfWorldFleet, SeriesPrice, breakeven_hashprice_usd_per_ph_day,
                                 expected_rewards, hhi_and_nakamoto, load_price_csv, sampled_rewards)
 
@@ -74,15 +74,17 @@ def test_ai_spot_price_reverts_to_its_trend_and_demand_peaks_in_the_afternoon():
     assert demand.min() >= 0 and demand.max() <= 1
 
 
-def test_contract_offers_arrive_at_the_configured_rate_and_mix():
-    c = ContractOffers(rate_per_month=3.0, mw_mean=20.0, price_usd_per_mwh_mean=160.0, price_trend_per_year=0.0,
-                       term_months=24, sla_uptime=0.999, penalty_usd_per_mwh_short=400.0, training_share=0.25,
-                       rng=np.random.default_rng(4))
+def test_hosting_offers_arrive_at_the_configured_rate_and_mix():
+    c = HostingOffers(rate_per_month=3.0, mw_mean=20.0, fee_usd_per_mw_month=121_180.0, fee_cv=0.1,
+                      fee_trend_per_year=0.0, term_months=144, lead_months=18, sla_uptime=0.999,
+                      penalty_usd_per_mwh=400.0, training_share=0.25, rng=np.random.default_rng(4))
     offers = [o for _ in range(730 * 200) for o in c.step()]
     assert len(offers) / 200 == pytest.approx(3.0, rel=0.1)
     assert np.mean([o.kind == "training" for o in offers]) == pytest.approx(0.25, abs=0.05)
-    assert np.mean([o.mw for o in offers]) == pytest.approx(20.0, rel=0.1)
-    assert all(o.term_hours == 24 * 730 for o in offers)
+    assert np.mean([o.it_mw for o in offers]) == pytest.approx(20.0, rel=0.1)
+    fees = np.array([o.fee_usd_per_mw_month for o in offers])
+    assert fees.mean() == pytest.approx(121_180.0, rel=0.02) and fees.std() / fees.mean() == pytest.approx(0.1, rel=0.15)
+    assert all((o.term_months, o.lead_months) == (144, 18) for o in offers)
     assert all((o.sla_uptime, o.penalty_usd_per_mwh) == (0.0, 0.0) for o in offers if o.kind == "training")
 
 

@@ -48,7 +48,7 @@ def test_same_seed_same_numbers_and_vectorised_equals_per_agent_loop():
             np.testing.assert_array_equal(ta[name][col], tc[name][col], err_msg=f"{name}.{col}")
 
 
-def test_heatwave_miners_back_off_at_peak_prices_and_responsive_miners_cut_unserved_energy():
+def test_heatwave_miners_back_off_at_peak_prices_and_only_price_takers_shed_consumer_load():
     hw = ["grid.heatwave.start_day=3", "grid.heatwave.days=3", "grid.heatwave.demand_factor=1.3",
           "grid.heatwave.renewable_factor=0.3", "population.interconnect_mw_median=150"]
     out = {}
@@ -63,7 +63,8 @@ def test_heatwave_miners_back_off_at_peak_prices_and_responsive_miners_cut_unser
             lmp.append(m.lmp[f.bus])
             value.append(hashvalue_usd_per_mwh(m.signals.hashprice_usd_per_ph_day, np.where(f.asic_j_per_th > 0, f.asic_j_per_th, 1e9)))
             cleared.append(f.cleared_mw[:, SLOT_HASH0:].copy())
-        out[strategy] = dict(unserved=m.recorder.drain()["hourly"]["unserved_mwh"].sum(), draw=np.array(draw),
+        hourly = m.recorder.drain()["hourly"]
+        out[strategy] = dict(shed=hourly["consumer_shed_mwh"].sum(), draw=np.array(draw),
                              lmp=np.array(lmp), value=np.array(value), cleared=np.array(cleared))
     r = out["grid_responsive"]
     before, during, after = r["draw"][24:72].mean(), r["draw"][72:144].mean(), r["draw"][168:].mean()
@@ -75,9 +76,17 @@ def test_heatwave_miners_back_off_at_peak_prices_and_responsive_miners_cut_unser
     assert not priced_out.any()
     assert (p["lmp"][:, :, None] > p["value"])[72:144].any()
     assert p["draw"][72:144].min() < 0.8 * p["draw"][24:72].mean()
-    # price-takers at the peak leave the grid short; responsive miners step aside
-    assert out["hodl_hasher"]["unserved"] > 0
-    assert r["unserved"] < out["hodl_hasher"]["unserved"]
+    # price-takers self-schedule from the day-ahead forecast and the grid sheds consumers at the
+    # peak; responsive miners step aside and no consumer load is shed
+    assert out["hodl_hasher"]["shed"] > 0
+    assert r["shed"] == 0 and p["shed"] == 0
+    # no cobweb: the price-takers' day-ahead forecast does not flip prices between scarcity and
+    # normal hour after hour (scarce, normal, scarce in three consecutive hours)
+    peak = out["hodl_hasher"]["lmp"].max(axis=1)
+    scarce = peak >= 1000.0
+    assert scarce.any()
+    flips = scarce[:-2] & ~scarce[1:-1] & scarce[2:]
+    assert flips.sum() == 0, np.flatnonzero(flips)
 
 
 def test_hashrate_shock_stretches_blocks_then_retarget_lowers_difficulty_by_the_rule():
@@ -104,31 +113,29 @@ def test_bad_entries_fail_at_load_time_naming_the_entry():
         GridPivotModel(None, overrides=['miners=[{bus="no-such-bus"}]'])
     with pytest.raises(ValueError, match=r"strategy"):
         GridPivotModel(None, overrides=['miners=[{bus="M1", strategy="hodler"}]'])
-    with pytest.raises(ValueError, match=r"miners\[0\]\.contracts"):
-        GridPivotModel(None, overrides=['miners=[{bus="M1", gpus={units=10}, contracts=[{mw=5.0}]}]'])
+    with pytest.raises(ValueError, match=r"miners\[0\]\.leases"):
+        GridPivotModel(None, overrides=['miners=[{bus="M1", interconnect_mw=5, leases=[{mw=5.0}]}]'])
 
 
-def test_after_the_halving_unprofitable_cohorts_stop_and_their_mw_moves_to_ai():
-    """Block 840,000 halves the subsidy: an S9 cohort that paid its power before no longer does
-    and stops; the S19 XP margin falls below what AI earns net of GPU capex, so the miner
-    converts interconnect MW to GPUs, which it had not done before the halving."""
+def test_after_the_halving_an_s9_cohort_is_priced_out_and_stops():
+    """Block 840,000 halves the subsidy: an S9 cohort that paid its power before no longer does and
+    stops hashing, hour by hour, while the S19 XP cohort runs on."""
     ov = ["run.hours=600", "bitcoin.height=838656", "bitcoin.time=1712783853", "bitcoin.bits=0x17034219",
           "bitcoin.window_first_time=1712783853", "population.counts={}", "grid.copperplate=true",
-          "investment.gpu_lead_time_weeks=0", "markets.ai.trend_per_year=0.0",
-          "markets.ai.contracts.offers_per_month=0", "markets.ai.price0_usd_per_gpu_hour=1.9",
+          "markets.ai.hosting.offers_per_month=0",
           'miners=[{name="old", bus="M1", strategy="profit_max", interconnect_mw=60, cash_usd=5e9, '
-          'asics=[{model="S9", units=20000}, {model="S19 XP", units=10000}], gpus={units=3000}}]']
+          'asics=[{model="S9", units=20000}, {model="S19 XP", units=10000}]}]']
     m = GridPivotModel(None, overrides=ov, collect_mesa=False)
-    s9_mw, s9_value, lmp, height = [], [], [], []
-    gpu_mw0 = m.fleet.gpu_mw[0]
+    s9_mw, s9_value, xp_mw, lmp, height = [], [], [], [], []
     while m.running:
         m.step()
         f = m.fleet
         s9_mw.append(f.cleared_mw[0, SLOT_HASH0])
+        xp_mw.append(f.cleared_mw[0, SLOT_HASH0 + 1])
         s9_value.append(hashvalue_usd_per_mwh(m.signals.hashprice_usd_per_ph_day, f.asic_j_per_th[0, 0]))
         lmp.append(m.lmp[f.bus[0]])
         height.append(m.bitcoin.height)
-    s9_mw, s9_value, lmp = map(np.array, (s9_mw, s9_value, lmp))
+    s9_mw, s9_value, xp_mw, lmp = map(np.array, (s9_mw, s9_value, xp_mw, lmp))
     halving_hour = int(np.argmax(np.array(height) >= 840_000))
     assert 150 < halving_hour < 300
     pre, post = slice(0, halving_hour - 1), slice(halving_hour + 2, None)
@@ -136,6 +143,4 @@ def test_after_the_halving_unprofitable_cohorts_stop_and_their_mw_moves_to_ai():
     assert priced_out[pre].mean() < 0.1 and s9_mw[pre].mean() > 20
     assert priced_out[post].mean() > 0.5 and s9_mw[post].mean() < 0.5 * s9_mw[pre].mean()
     assert s9_mw[priced_out].max() == 0.0
-    orders = [e for e in m.investments if e.kind == "gpu_order"]
-    assert orders and min(e.hour for e in orders) > halving_hour
-    assert m.fleet.gpu_mw[0] > gpu_mw0
+    assert xp_mw[post].mean() > 0.9 * xp_mw[pre].mean()

@@ -49,7 +49,8 @@ def outcomes(t: dict[str, pd.DataFrame]) -> dict[str, float]:
     out["lmp_mean_usd_per_mwh"] = float(h["lmp_mean_usd_per_mwh"].mean())
     out["lmp_peak_usd_per_mwh"] = float(h["lmp_max_usd_per_mwh"].max())
     out["hours_congested"] = int((h["congested_lines"] > 0).sum())
-    out["unserved_mwh"] = float(h["unserved_mwh"].sum())
+    out["consumer_shed_mwh"] = float(h["consumer_shed_mwh"].sum())
+    out["miner_unserved_mwh"] = float(h["miner_unserved_mwh"].sum())
     out["curtailed_renewables_mwh"] = float(h["curtailed_renewables_mwh"].sum())
     out["grid_stress_hours"] = int(h["grid_stress"].sum())
     out["dr_mwh"] = float(h["dr_mw"].sum())
@@ -60,6 +61,14 @@ def outcomes(t: dict[str, pd.DataFrame]) -> dict[str, float]:
     out["nakamoto_min"] = int(h["nakamoto"].min())
     out["miners_active_end"] = int(h["active_miners"].iloc[-1])
     out["miner_cash_end_usd"] = float(h["miner_cash_usd"].iloc[-1])
+    if "mw_committed_ai" in h:
+        out["ai_mw_start"] = float(h["mw_committed_ai"].iloc[0])
+        out["ai_mw_end"] = float(h["mw_committed_ai"].iloc[-1])
+        out["hosting_mw_end"] = float(h["mw_lease"].iloc[-1])
+        out["own_gpu_mw_end"] = float(h["mw_own_gpu"].iloc[-1])
+        out["asic_mw_end"] = float(h["mw_asic"].iloc[-1])
+        out["capex_usd"] = float(h["capex_usd"].iloc[-1])
+        out["debt_end_usd"] = float(h["miner_debt_usd"].iloc[-1])
     return out
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 #: outcomes reported when present (summary keys, plus the derived ones below)
 KEY_OUTCOMES = ("network_eh_s_end", "hashrate_change_pct", "difficulty_change_pct", "hashprice_mean_usd_per_ph_day",
-                "mwh_hashing", "mwh_ai", "share_ai_of_drawn", "lmp_mean_usd_per_mwh", "unserved_mwh",
+                "mwh_hashing", "mwh_ai", "share_ai_of_drawn", "lmp_mean_usd_per_mwh", "consumer_shed_mwh", "ai_mw_end",
                 "emissions_t", "miner_cash_end_usd", "miners_active_end")
 #: bookkeeping columns of a batch row (never outcomes)
 BOOKKEEPING = ("run_id", "point", "replication", "seed", "status", "error", "wall_s", "overrides", "command")
@@ -199,6 +199,12 @@ def analyse_batch(folder: Path, figures: bool = True) -> str:
         written = write_sweep_figures(df, dims, outcomes, folder)
         parts.append(f"{len(written)} figures in {folder}/" + (f" ({', '.join(p.stem for p in written)})" if written else
                                                                " (no parameter with more than one value)"))
+    from simulation.analysis import counterfactual
+
+    if counterfactual.is_counterfactual(df) and (folder / "runs").is_dir():
+        parts.append(counterfactual.report(folder, df))
+        if figures:
+            parts.append(f"figure: {counterfactual.write_figure(folder, df)}")
     return "\n\n".join(parts)
 
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.bitcoin.consensus import HASHES_PER_DIFFICULTY
+from simulation.bitcoin.consensus import COIN_SAT, HALVING_INTERVAL, HASHES_PER_DIFFICULTY, TARGET_SPACING_S
 
 _TH_HOUR = 1e12 * 3600.0 / HASHES_PER_DIFFICULTY
 _PH_DAY = 1e15 * 86400.0 / HASHES_PER_DIFFICULTY
+#: hashprice (USD per PH/s per day) = BTC price x reward per block (BTC) x this / difficulty
+PH_DAY_PER_DIFFICULTY = _PH_DAY
+#: blocks in an average month (30.44 days) at the 600 s target spacing
+BLOCKS_PER_MONTH = 365.25 / 12 * 86400 / TARGET_SPACING_S
 
 
 def _nonneg(name: str, x):
@@ -46,3 +50,32 @@ def hashvalue_usd_per_mwh(hashprice_usd_per_ph_day, j_per_th):
     50 USD/PH/day at 17.5 J/TH (an S21) -> ~119 USD/MWh.
     """
     return np.asarray(hashprice_usd_per_ph_day, dtype=float) * (1000.0 / 24.0) / _positive("j_per_th", j_per_th)
+
+
+def scheduled_subsidy_btc(heights, frozen_at_height: int | None = None):
+    """Subsidy per block (BTC) at `heights` on the known schedule (50 BTC halved every 210,000
+    blocks); with `frozen_at_height`, that height's subsidy everywhere (the no-halving
+    counterfactual, frozen at the run's start)."""
+    h = np.asarray(heights, dtype=np.int64)
+    era = h // HALVING_INTERVAL if frozen_at_height is None else np.full(h.shape, frozen_at_height // HALVING_INTERVAL)
+    return np.where(era < 64, (50 * COIN_SAT) >> np.minimum(era, 63), 0) / COIN_SAT
+
+
+def expected_hashprice_path(months: int, *, btc_price_usd: float, fees_btc_per_block: float, difficulty: float,
+                            height: int, difficulty_growth_per_year: float,
+                            subsidy_frozen_at: int | None = None) -> np.ndarray:
+    """Expected hashprice (USD per PH/s per day) in each of the next `months` months, at mid-month.
+
+    What a miner foresees: the subsidy schedule exactly (it knows at which height the next halving
+    falls), fees per block as now, difficulty growing at `difficulty_growth_per_year` (continuous,
+    1/yr; estimated from the chain seen), blocks every 600 s, and a BTC price that is a
+    martingale (its expectation is today's price). `subsidy_frozen_at`: the counterfactual chain
+    whose subsidy stays at that height's era (what its miners know):
+
+        hashprice_m = P x (subsidy(h_m) + fees) x 10^15 x 86,400 / (D e^(g t_m) x 2^32)
+    """
+    m = np.arange(int(months)) + 0.5
+    heights = height + np.floor(m * BLOCKS_PER_MONTH).astype(np.int64)
+    reward = scheduled_subsidy_btc(heights, subsidy_frozen_at) + fees_btc_per_block
+    diff = difficulty * np.exp(difficulty_growth_per_year * m / 12.0)
+    return btc_price_usd * reward * _PH_DAY / diff

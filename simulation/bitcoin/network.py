@@ -83,11 +83,12 @@ class BitcoinNetwork:
 
     `height`/`time`/`bits` describe the tip block; `window_first_time` is the time of the first
     block of the tip's retarget window (height - height % 2016). `fees` draws fees per block;
-    `rng` drives block discovery (a child stream derived from it drives fees).
+    `rng` drives block discovery (a child stream derived from it drives fees). `halving=False` is
+    the counterfactual chain whose subsidy stays at the start height's era (nothing else changes).
     """
 
     def __init__(self, height: int, time: int, bits: int, window_first_time: int, fees: FeeModel,
-                 rng: np.random.Generator) -> None:
+                 rng: np.random.Generator, halving: bool = True) -> None:
         height = _as_int("height", height, 0)
         time = _as_int("time", time, 0)
         window_first_time = _as_int("window_first_time", window_first_time, 0)
@@ -104,6 +105,8 @@ class BitcoinNetwork:
             raise ValueError(f"rng must be a numpy.random.Generator (got {type(rng).__name__}): "
                              "pass np.random.default_rng(seed)")
         self.height = height
+        self.start_height = height
+        self.halving = bool(halving)
         self.time = time
         self.window_first_time = window_first_time
         self.fees = fees
@@ -202,7 +205,12 @@ class BitcoinNetwork:
             i = 0
         fees = self._fee_buf[i:i + n]
         self._fee_next = i + n
-        return [Block(h, t, block_subsidy(h), f, b) for (h, t, b), f in zip(found, fees)]
+        return [Block(h, t, self.subsidy_sat(h), f, b) for (h, t, b), f in zip(found, fees)]
+
+    def subsidy_sat(self, height: int) -> int:
+        """The subsidy of the block at `height` (sat): Core's schedule, or with `halving=False` the
+        start height's era."""
+        return block_subsidy(height if self.halving else self.start_height)
 
     def __repr__(self) -> str:
         return (f"BitcoinNetwork(height={self.height}, time={self.time}, bits={self.bits:#010x}, "

@@ -59,8 +59,9 @@ def asic_model_known(name: str, key: str, explicit: bool = False) -> None:
 def population(pop) -> None:
     for name in pop.counts:
         strategy_known(name, f'counts."{name}"' if " " in name else f"counts.{name}")
-    for name in pop.gpu_share:
-        strategy_known(name, f'gpu_share."{name}"' if " " in name else f"gpu_share.{name}")
+    for table in ("gpu_share", "lease_share"):
+        for name in getattr(pop, table, {}):
+            strategy_known(name, f'{table}."{name}"' if " " in name else f"{table}.{name}")
     for name in pop.asic_models:
         asic_model_known(name, f'asic_models."{name}"' if " " in name else f"asic_models.{name}")
     if sum(pop.counts.values()) and not sum(pop.asic_models.values()) > 0:
@@ -119,6 +120,23 @@ def scenario(sc, ctx: dict) -> None:
     dt.datetime.fromtimestamp(end, dt.timezone.utc)  # in range by the bound above
     if sc.hashrate is not None:
         return
+    e = sc.expectations
+    if e.difficulty_growth == "chain":  # the real retargets the miners see before the start
+        from simulation.bitcoin.history import difficulty_growth_per_year, load_chain_history
+
+        h = load_chain_history()
+        try:
+            difficulty_growth_per_year(h.time_unix, h.difficulty, sc.bitcoin.time, e.difficulty_window_days)
+        except ValueError as err:
+            problem = str(err).removeprefix("expectations.difficulty_window_days: ").split("; ")[0]
+            raise bad("expectations.difficulty_window_days", problem,
+                      "widen the window, or set expectations.difficulty_growth = 'fixed'") from None
+    pue = sc.markets.ai.hosting.pue
+    for i, m in enumerate(sc.miners):
+        ai_mw = m.gpus.units * m.gpus.kw_per_gpu / 1e3 + sum(c.mw * pue for c in m.leases)
+        if ai_mw > m.interconnect_mw + 1e-9:
+            raise bad(f"miners[{i}].leases", f"{ai_mw:g} facility MW of GPUs and leases (IT MW x markets.ai.hosting.pue) "
+                      f"exceed the interconnect of {m.interconnect_mw:g} MW", "raise interconnect_mw or lease less")
     mp, fees = sc.markets.btc_price, sc.bitcoin.fees
     if mp.model == "series" and mp.csv is None:
         raise bad("markets.btc_price.csv", "the 'series' model needs a CSV file", 'set csv = "path.csv"')

@@ -44,6 +44,7 @@ class BitcoinConfig(ConfigModel):
     time: int = _f(1_713_571_767, "chain point: unix time of the tip block (2024-04-20 00:09:27 UTC)", "s", ge=1_231_006_505, le=MAX_UNIX_TIME)
     bits: int = _f(0x17034219, "chain point: compact target (nBits) of the current epoch", ge=1, le=0xFFFFFFFF)
     window_first_time: int = _f(0, "unix time of the first block of the current retarget window (0: the real 2024-halving value when at the default chain point)", "s", ge=0, le=MAX_UNIX_TIME)
+    halving: bool = _f(True, "subsidy halves every 210,000 blocks as in Bitcoin; false: the counterfactual, the subsidy stays at the start height's era (everything else, random streams included, identical)")
     rewards: Literal["expected", "sampled"] = _f(
         "expected", "block rewards to miners: pro rata to hash rate, or one sampled winner per block")
     fees: FeesConfig = _sub(FeesConfig, "transaction fee model")
@@ -84,16 +85,23 @@ class BtcPriceConfig(ConfigModel):
     csv: DataFile | None = _f(None, "CSV with an hourly price column 'btc_usd' (series model)")
 
 
-class AiContractsConfig(ConfigModel):
-    offers_per_month: float = _f(1.0, "hosting contract offers reaching the grid's miners", "1/month", ge=0)
-    mw_mean: float = _f(30.0, "mean contracted critical IT load per offer", "MW", gt=0)
-    price_usd_per_mwh: float = _f(166.0, "contract price per MWh of contracted capacity (CoreWeave-Core Scientific ~166)", "USD/MWh", gt=0)
-    price_trend_per_year: float = _f(0.0, "relative drift of offered contract prices", "1/yr", ge=-1, le=5)
-    term_months: int = _f(60, "contract term", "months", ge=1)
-    sla_uptime: float = _f(0.999, "required uptime of contracted inference load", ge=0.5, le=1.0)
-    penalty_usd_per_mwh: float = _f(500.0, "penalty per MWh short beyond the SLA allowance", "USD/MWh", ge=0)
-    training_share: float = _f(0.3, "share of offers that are deferrable training rather than inference", ge=0, le=1)
-    checkpoint_usd_per_mw: float = _f(50.0, "cost of pausing 1 MW of training (checkpoint and restart)", "USD/MW", ge=0)
+class HostingConfig(ConfigModel):
+    offers_per_month: float = _f(2.0, "hosting (colocation) lease offers from AI tenants reaching the grid's miners (a guess: a dozen public miners signed such leases in 2024-25)", "1/month", ge=0)
+    mw_mean: float = _f(5.0, "mean critical IT load per offer (exponential sizes, >= 1 MW; a guess scaled to the grid's ~0.5 GW fleet, as 100-500 MW leases are to the largest miners' GW sites)", "MW", gt=0)
+    fee_usd_per_mw_month: float = _f(121_180.0, "take-or-pay fee per MW of contracted critical IT load per month (Core Scientific - CoreWeave SEC exhibit, Oct 2024: ~166 USD per MWh of capacity x 730 h)", "USD/MW/month", gt=0)
+    fee_cv: float = _f(0.1, "spread of offered fees (log-normal coefficient of variation; a guess)", ge=0, le=2)
+    fee_trend_per_year: float = _f(0.0, "relative drift of offered fees", "1/yr", ge=-1, le=5)
+    term_months: int = _f(144, "lease term (Core Scientific - CoreWeave: 12 years)", "months", ge=1, le=600)
+    lead_months: int = _f(18, "signing to operation: the retrofit (Core Scientific - CoreWeave: 18-24 months)", "months", ge=0, le=120)
+    retrofit_usd_per_mw: float = _f(5e6, "site retrofit the miner pays per facility MW (power, cooling, shell; public estimates of AI-grade sites range 3-15 M USD/MW: a guess in that range, and the result is sensitive to it)", "USD/MW", ge=0)
+    tenant_capex_share: float = _f(0.0, "share of the retrofit the tenant funds", ge=0, le=1)
+    pue: float = _f(1.3, "facility MW per MW of critical IT load (air-cooled ~1.2-1.4)", ge=1, le=3)
+    power: Literal["passthrough", "miner"] = _f("passthrough", "who pays the hosted load's power: passed through to the tenant, or paid by the miner out of the fee")
+    approaches_per_offer: int = _f(3, "sites a tenant approaches per offer, largest free capacity first, before the offer lapses (a guess)", ge=1)
+    sla_uptime: float = _f(0.999, "required uptime of hosted inference load (AI clients ~99.9 %+)", ge=0.5, le=1.0)
+    penalty_usd_per_mwh: float = _f(500.0, "SLA penalty per MWh short beyond the allowance (a guess)", "USD/MWh", ge=0)
+    training_share: float = _f(0.3, "share of offers that are deferrable training rather than inference (a guess)", ge=0, le=1)
+    checkpoint_usd_per_mw: float = _f(50.0, "cost of pausing 1 MW of training (checkpoint and restart; a guess)", "USD/MW", ge=0)
 
 
 class AiConfig(ConfigModel):
@@ -104,7 +112,7 @@ class AiConfig(ConfigModel):
     demand_mean: float = _f(0.7, "mean share of idle GPUs that find spot jobs", ge=0, le=1)
     demand_diurnal_amplitude: float = _f(0.15, "day/night swing of the spot demand share", ge=0, le=1)
     demand_noise: float = _f(0.05, "hourly noise of the spot demand share", ge=0, le=1)
-    contracts: AiContractsConfig = _sub(AiContractsConfig, "hosting contract offers")
+    hosting: HostingConfig = _sub(HostingConfig, "hosting lease offers from AI tenants (colocation)")
 
 
 class MarketsConfig(ConfigModel):
@@ -156,13 +164,14 @@ class GpuConfig(ConfigModel):
     usd_per_gpu: float = _f(27_500.0, "purchase price per GPU", "USD", gt=0)
 
 
-class ContractConfig(ConfigModel):
-    mw: float = _f(10.0, "contracted critical IT load", "MW", gt=0)
-    price_usd_per_mwh: float = _f(166.0, "price per MWh delivered", "USD/MWh", gt=0)
+class LeaseConfig(ConfigModel):
+    mw: float = _f(10.0, "contracted critical IT load (the facility draws mw x markets.ai.hosting.pue)", "MW", gt=0)
+    fee_usd_per_mw_month: float = _f(121_180.0, "take-or-pay fee per MW of IT load per month", "USD/MW/month", gt=0)
     kind: Literal["inference", "training"] = _f("inference", "inference is firm; training is deferrable")
     sla_uptime: float = _f(0.999, "required uptime", ge=0.5, le=1)
     penalty_usd_per_mwh: float = _f(500.0, "penalty per MWh short beyond the SLA allowance", "USD/MWh", ge=0)
-    term_months: int = _f(60, "remaining term", "months", ge=1)
+    term_months: int = _f(144, "remaining term", "months", ge=1)
+    months_to_operation: int = _f(0, "months until the retrofit is done and fees start (0: operating)", "months", ge=0)
 
 
 class MinerConfig(ConfigModel):
@@ -170,22 +179,17 @@ class MinerConfig(ConfigModel):
     bus: str = _f("", "grid bus id the facility sits on")
     strategy: str = _f("profit_max", "hodl_hasher | profit_max | ai_host | grid_responsive | adaptive")
     interconnect_mw: float = _f(100.0, "grid connection capacity", "MW", gt=0)
-    cash_usd: float = _f(20e6, "starting cash", "USD")
+    cash_usd: float = _f(20e6, "starting cash", "USD", ge=0)
     sell_fraction: float = _f(1.0, "share of mined BTC sold each hour", ge=0, le=1)
     asics: list[AsicCohortConfig] = _list("ASIC cohorts")
-    gpus: GpuConfig = _sub(GpuConfig, "GPU fleet")
-    contracts: list[ContractConfig] = _list("AI contracts already signed")
+    gpus: GpuConfig = _sub(GpuConfig, "own GPUs, selling GPU-hours on the spot market")
+    leases: list[LeaseConfig] = _list("hosting leases already signed (the tenant's GPUs; the retrofit is on the balance sheet)")
 
     @model_validator(mode="after")
     def _miner(self):
         from simulation.config import checks
 
         checks.strategy_known(self.strategy, "strategy")
-        gpu_mw = self.gpus.units * self.gpus.kw_per_gpu / 1e3
-        contracted = sum(c.mw for c in self.contracts)
-        if contracted > gpu_mw + 1e-9:
-            raise bad("contracts", f"{contracted:g} MW contracted exceeds the {gpu_mw:g} MW of GPUs "
-                      "(gpus.units x gpus.kw_per_gpu / 1000)", "add GPUs or reduce the contracts")
         return self
 
 
@@ -193,16 +197,17 @@ class PopulationConfig(ConfigModel):
     counts: dict[str, NonNegInt] = _f(
         {"hodl_hasher": 10, "profit_max": 12, "ai_host": 6, "grid_responsive": 8, "adaptive": 4},
         "generated miners per strategy")
-    interconnect_mw_median: float = _f(60.0, "median facility size (log-normal)", "MW", gt=0)
+    interconnect_mw_median: float = _f(9.0, "median facility size (log-normal; 40 sites x ~11 MW mean ~ 4-5 % of the synthetic grid's 9 GW peak, as ERCOT's ~3-4 GW of large flexible loads are of its ~85 GW)", "MW", gt=0)
     interconnect_mw_sigma: float = _f(0.6, "log-normal sigma of facility sizes", ge=0, le=3)
     asic_models: dict[str, NonNegFloat] = _f(
         {"S19 Pro": 0.25, "S19 XP": 0.3, "S21": 0.35, "S21 XP": 0.1}, "share of generated fleets by ASIC model")
     overbuild: float = _f(1.1, "installed ASIC MW relative to the interconnect", gt=0, le=3)
     gpu_share: dict[str, Share] = _f(
-        {"ai_host": 0.5, "profit_max": 0.1, "adaptive": 0.1},
-        "share of interconnect MW already in GPUs, per strategy")
+        {}, "share of interconnect MW already in own GPUs, per strategy (early 2024: almost none)")
+    lease_share: dict[str, Share] = _f(
+        {"ai_host": 0.2}, "share of interconnect MW already under an operating hosting lease, per strategy (the tenant's GPUs)")
     placement: str = _f("cheap", "'cheap' (near wind/solar/hydro), 'load' (with demand), 'uniform', or 'zone:<name>'")
-    cash_usd_per_mw: float = _f(150_000.0, "starting cash per MW of interconnect", "USD/MW")
+    cash_usd_per_mw: float = _f(400_000.0, "starting cash per MW of interconnect (a guess: public miners held from little, after bankruptcy, to ~1 M USD/MW of cash and BTC in early 2024)", "USD/MW", ge=0)
 
     @model_validator(mode="after")
     def _population(self):
@@ -214,15 +219,34 @@ class PopulationConfig(ConfigModel):
 
 class InvestmentConfig(ConfigModel):
     period_hours: int = _f(168, "how often miners revisit their fleet (weekly)", "h", ge=1)
-    ai_site_capex_usd_per_mw: float = _f(5e6, "electrical and cooling upgrade to an AI-grade site", "USD/MW", ge=0)
+    ai_site_capex_usd_per_mw: float = _f(5e6, "retrofit of a site for own GPUs (electrical, cooling; public estimates 3-15 M USD/MW: a guess)", "USD/MW", ge=0)
     gpu_lead_time_weeks: int = _f(16, "weeks from order to GPUs running", "weeks", ge=0)
-    gpu_life_years: float = _f(5.0, "GPU economic life used to amortise capex", "yr", gt=0)
-    convert_step_mw: float = _f(10.0, "MW converted from ASICs to GPUs per decision", "MW", gt=0)
-    asic_payback_months: float = _f(18.0, "buy new ASICs when they pay back within this", "months", gt=0)
+    gpu_life_years: float = _f(5.0, "GPU economic life (depreciation and the own-GPU valuation horizon)", "yr", gt=0)
+    convert_step_mw: float = _f(5.0, "facility MW converted from ASICs to own GPUs per decision", "MW", gt=0)
+    asic_life_years: float = _f(4.0, "ASIC economic life (depreciation and the new-ASIC valuation horizon; a guess)", "yr", gt=0)
     retire_margin_usd_per_mwh: float = _f(
         5.0, "retire a cohort when its average hashing margin (over the local price, 0 in hours it would not run) falls below this", "USD/MWh")
     exit_after_weeks: int = _f(8, "a miner exits after this many weeks of negative cash", "weeks", ge=1)
     fixed_cost_usd_per_mw_month: float = _f(3000.0, "site O&M and staff per MW of interconnect", "USD/MW/month", ge=0)
+
+
+class FinanceConfig(ConfigModel):
+    hurdle_rate_per_year: float = _f(0.12, "owner's required return: the discount rate of every investment decision (a guess for a volatile sector)", "1/yr", gt=-1, le=2)
+    interest_rate_per_year: float = _f(0.09, "interest on debt (a guess: miners' 2024 loans and converts ranged widely)", "1/yr", ge=0, le=2)
+    loan_years: float = _f(5.0, "loans are repaid in equal instalments over this", "yr", gt=0)
+    down_payment_share: float = _f(0.2, "share of capex paid from cash; the rest is borrowed within the lending limit (a lease retrofit is project-financed: no down payment within the limit)", ge=0, le=1)
+    leverage_limit: float = _f(3.0, "lending limit: debt <= this x trailing EBITDA (a typical leverage covenant; a guess)", ge=0)
+    lease_advance_share: float = _f(0.7, "lenders also advance this share of the present value of signed take-or-pay lease fees (project finance against a creditworthy tenant; a guess)", ge=0, le=1)
+    initial_debt_share: float = _f(0.3, "debt at the start as a share of the starting hardware and retrofit book value (a guess)", ge=0, le=1)
+    ebitda_memory_days: float = _f(90.0, "memory of the trailing EBITDA a lender looks at", "d", gt=0)
+    reserve_months: float = _f(6.0, "cash a miner keeps after any capex: months of fixed costs and debt service (a guess)", "months", ge=0)
+
+
+class ExpectationsConfig(ConfigModel):
+    difficulty_growth: Literal["chain", "fixed"] = _f("chain", "how miners expect difficulty to grow: estimated from the chain seen (real retargets before the start, then simulated ones), or a fixed rate")
+    difficulty_window_days: float = _f(365.0, "the chain window the growth is estimated on (least squares of ln difficulty on time)", "d", gt=0)
+    difficulty_growth_per_year: float = _f(0.5, "continuous difficulty growth used when difficulty_growth = 'fixed'", "1/yr", ge=-2, le=5)
+    power_memory_hours: int = _f(672, "hourly prices at its bus a miner values flexible hashing on (4 weeks)", "h", ge=24)
 
 
 class DemandResponseConfig(ConfigModel):
@@ -267,7 +291,9 @@ class Scenario(ConfigModel):
     rest_of_world: RestOfWorldConfig = _sub(RestOfWorldConfig, "hash rate outside the grid")
     population: PopulationConfig = _sub(PopulationConfig, "generated miners")
     miners: list[MinerConfig] = _list("explicit miners (in addition to the generated population)")
-    investment: InvestmentConfig = _sub(InvestmentConfig, "the slow clock: fleets, GPUs, contracts, exits")
+    investment: InvestmentConfig = _sub(InvestmentConfig, "the slow clock: fleets, GPUs, leases, exits")
+    finance: FinanceConfig = _sub(FinanceConfig, "hurdle rate, debt and the lending limit")
+    expectations: ExpectationsConfig = _sub(ExpectationsConfig, "what miners expect when they value a MW over years")
     demand_response: DemandResponseConfig = _sub(DemandResponseConfig, "demand response and 4CP")
     hashrate: HashrateScriptConfig | None = _f(None, "scripted hash-rate path: a network-only run")
 

@@ -1,16 +1,16 @@
-"""The markets the miners face: the BTC price, AI compute (spot and hosting contracts), the
+"""The markets the miners face: the BTC price, AI compute (spot and hosting leases), the
 rest of the world's hash supply, and how block rewards are shared. Pure: imports nothing of
 agents, the model, logs or visualisation.
 """
 
-from simulation.markets.ai_compute import AiSpotMarket, ContractOffer, ContractOffers
+from simulation.markets.ai_compute import AiSpotMarket, HostingOffer, HostingOffers
 from simulation.markets.btc_price import GbmJumpPrice, SeriesPrice, load_price_csv
 from simulation.markets.rest_of_world import (DEFAULT_POOL_SHARES, HashrateShock, RestOfWorldFleet,
                                               breakeven_hashprice_usd_per_ph_day)
 from simulation.markets.rewards import expected_rewards, hhi_and_nakamoto, sampled_rewards
 
 __all__ = [
-    "AiSpotMarket", "ContractOffer", "ContractOffers",
+    "AiSpotMarket", "HostingOffer", "HostingOffers",
     "GbmJumpPrice", "SeriesPrice", "load_price_csv",
     "DEFAULT_POOL_SHARES", "HashrateShock", "RestOfWorldFleet", "breakeven_hashprice_usd_per_ph_day",
     "expected_rewards", "hhi_and_nakamoto", "sampled_rewards",

@@ -1,5 +1,6 @@
-"""The AI compute market a miner with GPUs can sell to: an hourly spot market for GPU-hours,
-and a stream of multi-year hosting-contract offers (inference is firm, training deferrable)."""
+"""The AI compute market a miner can sell to: an hourly spot market for GPU-hours (on its own
+GPUs), and a stream of multi-year hosting lease offers from AI tenants who bring their own GPUs
+(inference is firm, training deferrable)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-HOURS_PER_YEAR = 8760.0
-HOURS_PER_MONTH = 730.0
+from simulation.markets.finance import HOURS_PER_MONTH, HOURS_PER_YEAR
 
 
 class AiSpotMarket:
@@ -45,43 +45,47 @@ class AiSpotMarket:
 
 
 @dataclass(frozen=True)
-class ContractOffer:
-    """A hosting offer: `mw` of critical IT load at `price_usd_per_mwh` for `term_hours`."""
-    mw: float
-    price_usd_per_mwh: float
+class HostingOffer:
+    """An AI tenant's lease offer: `it_mw` of critical IT load hosted for `term_months` at a
+    take-or-pay fee per MW-month, operating `lead_months` after signing (the retrofit)."""
+    it_mw: float
+    fee_usd_per_mw_month: float
     kind: str                       # "inference" (firm up to the SLA) or "training" (deferrable)
     sla_uptime: float
     penalty_usd_per_mwh: float      # per MWh short beyond the SLA allowance
-    term_hours: int
+    term_months: int
+    lead_months: int
 
 
-class ContractOffers:
-    """Poisson arrivals of hosting offers (`rate_per_month`), sizes exponential around `mw_mean`
-    (at least 1 MW), prices around a mean that drifts with `price_trend_per_year`."""
+class HostingOffers:
+    """Poisson arrivals of lease offers (`rate_per_month`), IT load exponential around `mw_mean`
+    (at least 1 MW), fees log-normal around a mean that drifts with `fee_trend_per_year`."""
 
-    def __init__(self, *, rate_per_month: float, mw_mean: float, price_usd_per_mwh_mean: float,
-                 price_trend_per_year: float, term_months: int, sla_uptime: float, penalty_usd_per_mwh_short: float,
-                 training_share: float, rng: np.random.Generator, price_cv: float = 0.1) -> None:
+    def __init__(self, *, rate_per_month: float, mw_mean: float, fee_usd_per_mw_month: float, fee_cv: float,
+                 fee_trend_per_year: float, term_months: int, lead_months: int, sla_uptime: float,
+                 penalty_usd_per_mwh: float, training_share: float, rng: np.random.Generator) -> None:
         self.rate_per_hour = rate_per_month / HOURS_PER_MONTH
-        self.mw_mean, self.price0, self.trend = mw_mean, price_usd_per_mwh_mean, price_trend_per_year
-        self.term_hours = int(round(term_months * HOURS_PER_MONTH))
-        self.sla_uptime, self.penalty = sla_uptime, penalty_usd_per_mwh_short
-        self.training_share, self.price_cv = training_share, price_cv
+        self.mw_mean, self.fee0, self.fee_cv, self.trend = mw_mean, fee_usd_per_mw_month, fee_cv, fee_trend_per_year
+        self.term_months, self.lead_months = int(term_months), int(lead_months)
+        self.sla_uptime, self.penalty = sla_uptime, penalty_usd_per_mwh
+        self.training_share = training_share
+        self._sigma = math.sqrt(math.log1p(fee_cv ** 2))
         self._rng = rng
         self._hours = 0
 
-    def step(self) -> list[ContractOffer]:
+    def step(self) -> list[HostingOffer]:
         """The offers that arrive this hour (usually none)."""
         r = self._rng
         n = int(r.poisson(self.rate_per_hour))
-        mean_price = self.price0 * math.exp(self.trend * self._hours / HOURS_PER_YEAR)
+        mean_fee = self.fee0 * math.exp(self.trend * self._hours / HOURS_PER_YEAR)
         self._hours += 1
         offers = []
         for _ in range(n):
             kind = "training" if r.random() < self.training_share else "inference"
-            offers.append(ContractOffer(
-                mw=max(1.0, round(float(r.exponential(self.mw_mean)), 1)),
-                price_usd_per_mwh=float(mean_price * math.exp(self.price_cv * r.standard_normal())),
+            fee = mean_fee * math.exp(self._sigma * r.standard_normal() - self._sigma ** 2 / 2)
+            offers.append(HostingOffer(
+                it_mw=max(1.0, round(float(r.exponential(self.mw_mean)), 1)), fee_usd_per_mw_month=float(fee),
                 kind=kind, sla_uptime=self.sla_uptime if kind == "inference" else 0.0,
-                penalty_usd_per_mwh=self.penalty if kind == "inference" else 0.0, term_hours=self.term_hours))
+                penalty_usd_per_mwh=self.penalty if kind == "inference" else 0.0,
+                term_months=self.term_months, lead_months=self.lead_months))
         return offers

@@ -59,7 +59,7 @@ def map_header(model) -> str:
             f'{" <b style=\'color:#b42318\'>heat wave</b>" if heat else ""} · '
             f'BTC {_fmt_usd(last["btc_price_usd"])} USD · LMP mean {_fmt_usd(last["lmp_mean_usd_per_mwh"])}, '
             f'max {_fmt_usd(last["lmp_max_usd_per_mwh"])} USD/MWh · {int(last["congested_lines"])} lines congested'
-            f' · unserved {last["unserved_mwh"]:,.0f} MWh</div>') + settings_line(model)
+            f' · consumer load shed {last["consumer_shed_mwh"]:,.0f} MWh</div>') + settings_line(model)
 
 
 def map_svg(model) -> str:

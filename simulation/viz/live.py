@@ -14,7 +14,7 @@ from simulation.viz.options import DEFAULT_CONFIG, config_path, live_params
 #: the series the charts draw (keys of `model.recorder.last`)
 SERIES = ("hour", "network_eh_s", "local_eh_s", "difficulty", "btc_price_usd", "hashprice_usd_per_ph_day",
           "ai_price_usd_per_gpu_hour", "lmp_mean_usd_per_mwh", "mw_hashing", "mw_ai", "mw_curtailed",
-          "mean_block_interval_s", "blocks", "unserved_mwh", "congested_lines")
+          "mean_block_interval_s", "blocks", "consumer_shed_mwh", "congested_lines")
 
 
 class History:

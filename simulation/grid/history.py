@@ -1,0 +1,42 @@
+"""The hourly LMPs a grid has cleared, per bus, for the last few weeks (a ring buffer): the
+day-ahead forecast price-taking load schedules on, and the price sample miners value flexible
+hashing on."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: days of the same hour the day-ahead forecast takes the median of
+FORECAST_DAYS = 7
+
+
+class LmpHistory:
+    """The last `hours` LMP vectors (USD/MWh per bus), oldest first once full."""
+
+    def __init__(self, n_bus: int, hours: int = 672) -> None:
+        if hours < 24 * FORECAST_DAYS:
+            raise ValueError(f"hours must be >= {24 * FORECAST_DAYS} (got {hours}): the forecast needs a week")
+        self._buf = np.zeros((int(hours), n_bus))
+        self._n = 0  # vectors pushed so far
+
+    def push(self, lmp_usd_per_mwh: np.ndarray) -> None:
+        self._buf[self._n % len(self._buf)] = lmp_usd_per_mwh
+        self._n += 1
+
+    def day_ahead(self) -> np.ndarray:
+        """Forecast of the next hour's LMP at every bus: the median of the same hour over the last
+        week's days (as many as seen). A scarcity hour caused by load reacting to the forecast
+        itself moves the median only when it repeats for days, so the forecast does not flip
+        between scarcity and normal prices hour after hour (a cobweb)."""
+        if self._n < 24:
+            raise ValueError("day_ahead: push at least a day of prices first")
+        lags = np.arange(24, 24 * FORECAST_DAYS + 1, 24)
+        lags = lags[lags <= self._n]
+        rows = (self._n - lags) % len(self._buf)
+        days = np.sort(self._buf[rows], axis=0)
+        k = len(rows)
+        return days[k // 2] if k % 2 else 0.5 * (days[k // 2 - 1] + days[k // 2])
+
+    def at_bus(self, bus: int) -> np.ndarray:
+        """Every recorded hour's LMP at `bus` (USD/MWh), in no particular order."""
+        return self._buf[:min(self._n, len(self._buf)), bus].copy()

@@ -1,0 +1,93 @@
+"""What one megawatt of a mining site is worth over a horizon in each of its three uses, as a
+present value at the owner's hurdle rate (USD per facility MW). Pure numpy; the miners'
+investment rule (`agents/investment.py`) compares them.
+
+- **hashing** on a block of ASICs: every hour the block hashes when its hash value beats the
+  power price and curtails otherwise, so a month earns E_p[max(v_m - p, 0)] per MWh over the
+  site's own recent hourly prices p; v_m follows the expected hashprice path (subsidy schedule,
+  difficulty growth, martingale BTC price). The site may also swap in the newest ASIC when that
+  pays better net of its capital cost.
+- **hosting lease** (colocation, the Core Scientific - CoreWeave model): the tenant owns the GPUs;
+  the miner pays the retrofit now, is paid a take-or-pay fee per MW of critical IT load per month
+  from the end of the lead time for the term, and power is passed through to the tenant (or paid
+  by the miner, a config choice).
+- **own-GPU AI cloud**: GPUs plus retrofit now; GPU-hours sold at a price that follows the AI
+  market's trend, at a utilisation, less power, for the GPUs' life.
+
+Months are counted from the decision; cash flows sit at mid-month. Costs common to every use
+(site O&M, staff) are left out: they do not change the comparison.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulation.markets.finance import HOURS_PER_MONTH, annuity_usd_per_year, monthly_discount
+
+
+def hash_margin_usd_per_mwh(hashvalue_usd_per_mwh, power_sample_usd_per_mwh) -> np.ndarray:
+    """Mean over the power-price sample of max(v - p, 0) for each hash value v (USD/MWh): what a
+    MWh of flexible hashing earns when it runs only in hours it pays."""
+    v = np.atleast_1d(np.asarray(hashvalue_usd_per_mwh, float))
+    p = np.sort(np.asarray(power_sample_usd_per_mwh, float))
+    if p.size == 0:
+        return np.maximum(v, 0.0)
+    # sum over p < v of (v - p) = k v - cumsum(p)[k-1], with k = #p below v
+    csum = np.concatenate([[0.0], np.cumsum(p)])
+    k = np.searchsorted(p, v, side="left")
+    return (k * v - csum[k]) / p.size
+
+
+def hashing_value_usd_per_mw(hashprice_path_usd_per_ph_day, j_per_th: float, power_sample_usd_per_mwh,
+                             rate_per_year: float, new_j_per_th: float = 0.0,
+                             new_capex_usd_per_mw: float = 0.0, new_life_years: float = 4.0) -> float:
+    """Present value (USD per MW) of hashing over the path's months on ASICs of `j_per_th`; with
+    `new_j_per_th` > 0 the site may run the newest ASICs instead in any month where their margin,
+    net of their capital cost spread over `new_life_years`, is higher."""
+    hp = np.asarray(hashprice_path_usd_per_ph_day, float)
+    disc = monthly_discount(hp.size, rate_per_year)
+    margin = hash_margin_usd_per_mwh(hp * (1000.0 / 24.0) / j_per_th, power_sample_usd_per_mwh)
+    if new_j_per_th > 0:
+        capital = annuity_usd_per_year(new_capex_usd_per_mw, rate_per_year, new_life_years) / 8760.0
+        new = hash_margin_usd_per_mwh(hp * (1000.0 / 24.0) / new_j_per_th, power_sample_usd_per_mwh) - capital
+        margin = np.maximum(margin, new)
+    return float(disc @ margin) * HOURS_PER_MONTH
+
+
+def hosting_value_usd_per_mw(*, fee_usd_per_it_mw_month: float, term_months: int, lead_months: int,
+                             retrofit_usd_per_mw: float, rate_per_year: float, pue: float = 1.3,
+                             power_paid_by_miner: bool = False, power_usd_per_mwh: float = 0.0,
+                             tenant_capex_share: float = 0.0) -> float:
+    """Present value (USD per facility MW) of a take-or-pay hosting lease: the fee per MW of
+    critical IT load (a facility MW carries 1/PUE of IT load) from month `lead_months` for
+    `term_months`, less the retrofit paid now (the tenant's share aside), less power at
+    `power_usd_per_mwh` when the miner pays it."""
+    months = int(lead_months) + int(term_months)
+    disc = monthly_discount(months, rate_per_year)
+    cash = np.zeros(months)
+    cash[int(lead_months):] = fee_usd_per_it_mw_month / pue
+    if power_paid_by_miner:
+        cash[int(lead_months):] -= power_usd_per_mwh * HOURS_PER_MONTH
+    return float(disc @ cash) - retrofit_usd_per_mw * (1.0 - tenant_capex_share)
+
+
+def contracted_fees_pv_usd(fee_usd_per_month: float, months_left: int, rate_per_year: float) -> float:
+    """Present value of the fees still due on a lease (USD): what a lender advances against."""
+    return float(monthly_discount(max(int(months_left), 0), rate_per_year).sum() * fee_usd_per_month)
+
+
+def own_gpu_value_usd_per_mw(*, price0_usd_per_gpu_hour: float, trend_per_year: float, utilisation: float,
+                             gpu_kw_all_in: float, gpu_usd: float, retrofit_usd_per_mw: float, lead_months: int,
+                             life_months: int, rate_per_year: float, power_usd_per_mwh: float) -> float:
+    """Present value (USD per facility MW) of buying GPUs to sell GPU-hours: price
+    p0 e^(trend t) per GPU-hour at `utilisation`, from month `lead_months` for `life_months`, power
+    drawn in proportion to utilisation, less GPUs and retrofit paid now."""
+    months = int(lead_months) + int(life_months)
+    disc = monthly_discount(months, rate_per_year)
+    t_years = (np.arange(months) + 0.5) / 12.0
+    gpus_per_mw = 1000.0 / gpu_kw_all_in
+    cash = np.zeros(months)
+    running = slice(int(lead_months), months)
+    revenue = price0_usd_per_gpu_hour * np.exp(trend_per_year * t_years[running]) * gpus_per_mw
+    cash[running] = (revenue - power_usd_per_mwh) * utilisation * HOURS_PER_MONTH
+    return float(disc @ cash) - gpus_per_mw * gpu_usd - retrofit_usd_per_mw

@@ -1,0 +1,258 @@
+"""Why miners pivot: the value of a megawatt in each use (hand-computed NPVs), offers compared
+with the best alternative, the balance sheet, the halving the miners see coming."""
+
+import math
+
+import numpy as np
+import pytest
+
+from agents.balance_sheet import ASIC, Ledger
+from agents.investment import Outlook, hashing_block_value_usd, hosting_offer_value_usd, place_offers
+from simulation.bitcoin.economics import expected_hashprice_path, scheduled_subsidy_btc
+from simulation.bitcoin.history import difficulty_growth_per_year, load_chain_history
+from simulation.config import load_scenario
+from simulation.markets import HostingOffer
+from simulation.markets.finance import lending_capacity_usd, monthly_discount
+from simulation.markets.valuation import (hash_margin_usd_per_mwh, hashing_value_usd_per_mw, hosting_value_usd_per_mw,
+                                          own_gpu_value_usd_per_mw)
+from simulation.model import GridPivotModel
+
+
+# -- value functions, by hand -------------------------------------------------------------------
+def test_discounting_is_yearly_compounding_at_mid_month():
+    d = monthly_discount(24, 0.12)
+    assert d[0] == pytest.approx(1.12 ** (-0.5 / 12))
+    assert d[12] == pytest.approx(1.12 ** (-12.5 / 12))
+    assert np.all(monthly_discount(5, 0.0) == 1.0)
+    with pytest.raises(ValueError, match="rate_per_year"):
+        monthly_discount(3, -1.0)
+
+
+def test_flexible_hash_margin_is_the_mean_of_max_value_minus_price():
+    prices = np.array([10.0, 30.0, 50.0, 200.0])
+    # v = 40: (30 + 10 + 0 + 0) / 4; v = 0: nothing; v = 300: 300 - mean
+    assert hash_margin_usd_per_mwh([40.0, 0.0, 300.0], prices) == pytest.approx([10.0, 0.0, 300.0 - 72.5])
+    rng = np.random.default_rng(0)
+    p, v = rng.lognormal(3.5, 0.6, 500), rng.uniform(0, 150, 50)
+    brute = np.maximum(v[:, None] - p[None, :], 0.0).mean(axis=1)
+    assert hash_margin_usd_per_mwh(v, p) == pytest.approx(brute)
+
+
+def test_hashing_hosting_and_own_gpu_values_by_hand():
+    # hashing: 50 USD/PH/day flat for 12 months at 25 J/TH is worth 50/24*1000/25 = 83.33 USD/MWh;
+    # with power at 40 in every hour the margin is 43.33 USD/MWh, 730 h a month, undiscounted
+    v = hashing_value_usd_per_mw(np.full(12, 50.0), 25.0, np.full(10, 40.0), 0.0)
+    assert v == pytest.approx(12 * 730 * (50 / 24 * 1000 / 25 - 40))
+    # hosting: 100,000 USD per IT MW-month at PUE 1.25 = 80,000 per facility MW-month, for 24
+    # months after a 6-month retrofit of 1.5 M USD/MW, undiscounted
+    h = hosting_value_usd_per_mw(fee_usd_per_it_mw_month=100_000.0, term_months=24, lead_months=6,
+                                 retrofit_usd_per_mw=1.5e6, rate_per_year=0.0, pue=1.25)
+    assert h == pytest.approx(24 * 80_000 - 1.5e6)
+    # the miner paying power at 40 USD/MWh; the tenant funding half the retrofit
+    h2 = hosting_value_usd_per_mw(fee_usd_per_it_mw_month=100_000.0, term_months=24, lead_months=6,
+                                  retrofit_usd_per_mw=1.5e6, rate_per_year=0.0, pue=1.25, power_paid_by_miner=True,
+                                  power_usd_per_mwh=40.0, tenant_capex_share=0.5)
+    assert h2 == pytest.approx(24 * (80_000 - 40 * 730) - 0.75e6)
+    # discounted at 10 %/yr: each month's fee at (m + 0.5) / 12 years
+    h3 = hosting_value_usd_per_mw(fee_usd_per_it_mw_month=100_000.0, term_months=12, lead_months=0,
+                                  retrofit_usd_per_mw=0.0, rate_per_year=0.10, pue=1.0)
+    assert h3 == pytest.approx(sum(100_000 * 1.1 ** (-(m + 0.5) / 12) for m in range(12)))
+    # own GPUs: 588.2 GPUs per MW at 1.7 kW, 2 USD/GPU-h flat, 50 % utilised, 12 months, power 40
+    g = own_gpu_value_usd_per_mw(price0_usd_per_gpu_hour=2.0, trend_per_year=0.0, utilisation=0.5, gpu_kw_all_in=1.7,
+                                 gpu_usd=25_000.0, retrofit_usd_per_mw=1e6, lead_months=0, life_months=12,
+                                 rate_per_year=0.0, power_usd_per_mwh=40.0)
+    gpus = 1000 / 1.7
+    assert g == pytest.approx(12 * 730 * 0.5 * (2.0 * gpus - 40.0) - gpus * 25_000 - 1e6)
+
+
+def test_expected_hashprice_sees_the_halving_coming_and_the_counterfactual_does_not():
+    # from the retarget at 834,624: block 840,000 is ~5,376 blocks (~1.2 months) ahead
+    kw = dict(btc_price_usd=71_000.0, fees_btc_per_block=0.0, difficulty=83.1e12, height=834_624,
+              difficulty_growth_per_year=0.0)
+    with_halving = expected_hashprice_path(4, **kw)
+    without = expected_hashprice_path(4, **kw, subsidy_frozen_at=834_624)
+    assert with_halving[0] == pytest.approx(without[0])
+    assert with_halving[2] == pytest.approx(0.5 * without[2])
+    # and it is the consensus subsidy: 6.25 BTC before 840,000, 3.125 after; frozen stays 6.25
+    assert scheduled_subsidy_btc([839_999, 840_000, 1_050_000]) == pytest.approx([6.25, 3.125, 1.5625])
+    assert scheduled_subsidy_btc([840_000, 1_050_000], frozen_at_height=834_624) == pytest.approx([6.25, 6.25])
+    # 1 PH/s for a day at 6.25 BTC and 71k USD: 1e15 x 86,400 / (D x 2^32) blocks' worth of reward
+    assert with_halving[0] == pytest.approx(71_000 * 6.25 * 1e15 * 86_400 / (83.1e12 * 2 ** 32))
+
+
+def test_difficulty_growth_is_estimated_from_the_real_chain_before_the_decision():
+    chain = load_chain_history()
+    # every boundary of the bundled history decodes, in height order, 2016 blocks apart
+    assert np.all(np.diff(chain.height) == 2016) and chain.height[0] == 2016 and chain.height[-1] == 878_976
+    i = chain.at(834_624)
+    g = difficulty_growth_per_year(chain.time_unix, chain.difficulty, chain.time_unix[i], 365)
+    # the year to 2024-03-14: difficulty rose from ~43 T (2023-03) to ~83 T, ~+80 %/yr
+    d_year_ago = chain.difficulty[np.searchsorted(chain.time_unix, chain.time_unix[i] - 365 * 86400)]
+    assert math.exp(g) == pytest.approx(chain.difficulty[i] / d_year_ago, rel=0.15)
+    assert 0.5 < g < 0.7
+    # exact on a pure exponential; nothing after `until` is seen
+    t = np.arange(0, 3 * 365) * 86400.0
+    d = 1e12 * np.exp(0.4 * t / (365.25 * 86400))
+    assert difficulty_growth_per_year(t, d, t[400], 365) == pytest.approx(0.4)
+    d2 = d.copy()
+    d2[401:] *= 100
+    assert difficulty_growth_per_year(t, d2, t[400], 365) == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="difficulty_window_days"):
+        difficulty_growth_per_year(t, d, t[0], 365)
+
+
+def test_lending_capacity():
+    # 3 x 10 M EBITDA + half of a 40 M lease PV, less 25 M owed
+    assert lending_capacity_usd(10e6, 25e6, 3.0, 40e6, 0.5) == pytest.approx(25e6)
+    assert lending_capacity_usd(-5e6, 0.0, 3.0) == 0.0
+
+
+# -- offers against the best alternative --------------------------------------------------------
+def _one_miner(strategy="profit_max", extra=()):
+    ov = ["run.hours=48", "population.counts={}", "grid.copperplate=true", "markets.ai.hosting.offers_per_month=0",
+          f'miners=[{{name="m", bus="M1", strategy="{strategy}", interconnect_mw=30, cash_usd=5e8, '
+          'asics=[{model="S19 XP", units=5000, age_months=0}, {model="S21", units=2000, age_months=0}]}]', *extra]
+    return GridPivotModel(None, overrides=ov, collect_mesa=False)
+
+
+def _outlook(m, hashprice=50.0, months=200, rate=0.0):
+    sc = m.config
+    fin = type(sc.finance)(**{**sc.finance.__dict__, "hurdle_rate_per_year": rate})
+    return Outlook(hour=m.hour + 1, hashprice_path=np.full(months, hashprice), ai_price_usd_per_gpu_hour=2.0,
+                   ai_trend_per_year=-0.5, ai_utilisation=0.7, cfg=sc.investment, fin=fin, hosting=sc.markets.ai.hosting)
+
+
+def _offer(fee, it_mw=4.0, term=24, lead=0):
+    return HostingOffer(it_mw=it_mw, fee_usd_per_mw_month=fee, kind="inference", sla_uptime=0.999,
+                        penalty_usd_per_mwh=500.0, term_months=term, lead_months=lead)
+
+
+def test_hashing_block_value_takes_the_least_efficient_asics_first_by_hand():
+    m = _one_miner()
+    m.run_hours(24)
+    a, o = m.miners[0], _outlook(m)
+    power = np.full(50, 40.0)
+    # S19 XP: 140 TH/s x 5,000 at 21.5 J/TH = 15.05 MW; the S21s (17.5 J/TH) come after
+    value, taken = hashing_block_value_usd(a, 10.0, 24, o, power)
+    assert taken == [(0, 10.0)]
+    xp = max(50 / 24 * 1000 / 21.5 - 40.0, 50 / 24 * 1000 / 13.5 - 40.0 - o.newest_capex_usd_per_mw / (4 * 8760))
+    assert value == pytest.approx(10.0 * 24 * 730 * xp)
+
+
+def test_an_offer_below_the_best_alternative_is_refused_and_one_above_is_signed():
+    m = _one_miner()
+    m.run_hours(24)
+    a, o = m.miners[0], _outlook(m)
+    sample = lambda row: np.full(50, 40.0)  # noqa: E731
+    h = o.hosting
+    mw = 4.0 * h.pue
+    hash_value, _ = hashing_block_value_usd(a, mw, 24, o, sample(0))
+    # the fee at which the lease is worth exactly what hashing those MW is (undiscounted, by hand)
+    fee0 = (hash_value / mw + h.retrofit_usd_per_mw) * h.pue / 24
+    assert hosting_offer_value_usd(_offer(fee0), o, 40.0) == pytest.approx(hash_value)
+    asic_before = m.fleet.asic_mw_of(0).sum()
+    refused = place_offers([_offer(fee0 * 0.98)], [a], m.ledger, o, sample)
+    assert [e.kind for e in refused] == ["lease_refused", "offer_lapsed"]
+    assert refused[0].usd == pytest.approx(hosting_offer_value_usd(_offer(fee0 * 0.98), o, 40.0) - hash_value)
+    assert a.state.leases == [] and m.fleet.asic_mw_of(0).sum() == asic_before
+    events = place_offers([_offer(fee0 * 1.02)], [a], m.ledger, o, sample)
+    assert [e.kind for e in events][0] == "lease_signed"
+    lease = a.state.leases[0]
+    assert lease.facility_mw == pytest.approx(mw) and lease.fee_usd_per_mw_month == pytest.approx(fee0 * 1.02)
+    # the MW left hashing (whole machines, least efficient first) and the retrofit was paid
+    assert asic_before - m.fleet.asic_mw_of(0).sum() == pytest.approx(mw, abs=0.01)
+    assert m.fleet.capex_usd[0] == pytest.approx(mw * h.retrofit_usd_per_mw)
+    assert m.fleet.lease_mw[0] == pytest.approx(mw) and m.fleet.converting_mw[0] == pytest.approx(0.0)
+
+
+def test_accepting_never_lowers_expected_value():
+    """Whatever the fee, the miner's expected value after deciding (lease + what it still hashes)
+    is at least what it had by hashing those MW."""
+    rng = np.random.default_rng(3)
+    for fee in rng.uniform(40_000, 200_000, 12):
+        m = _one_miner()
+        m.run_hours(24)
+        a, o = m.miners[0], _outlook(m, rate=0.1, months=60)
+        sample = lambda row: np.full(50, 40.0)  # noqa: E731
+        offer = _offer(float(fee), term=36)
+        mw = offer.it_mw * o.hosting.pue
+        before, _ = hashing_block_value_usd(a, mw, 36, o, sample(0))
+        signed = [e for e in place_offers([offer], [a], m.ledger, o, sample) if e.kind == "lease_signed"]
+        after = hosting_offer_value_usd(offer, o, 40.0) if signed else before
+        assert after >= before
+        assert bool(signed) == (hosting_offer_value_usd(offer, o, 40.0) > before)
+
+
+def test_an_offer_beyond_the_miners_capital_is_refused():
+    m = _one_miner(extra=["finance.leverage_limit=0", "finance.lease_advance_share=0"])
+    m.run_hours(24)
+    m.fleet.cash_usd[0] = 1e6  # a 5.2 MW retrofit costs 26 M
+    a, o = m.miners[0], _outlook(m)
+    events = place_offers([_offer(400_000.0)], [a], m.ledger, o, lambda r: np.full(50, 40.0))
+    assert [e.kind for e in events] == ["lease_unfunded", "offer_lapsed"]
+    assert m.fleet.cash_usd[0] == 1e6 and m.ledger.debt_of(0) == pytest.approx(m.fleet.debt_usd[0])
+
+
+# -- the balance sheet ---------------------------------------------------------------------------
+def test_ledger_depreciates_straight_line_and_repays_after_the_grace_period():
+    led = Ledger(2, interest_rate_per_year=0.0876, loan_years=1.0)
+    led.add_asset(0, 8760.0, 8760.0, kind=ASIC, tag=0)                 # 1 USD an hour
+    led.add_asset(1, 100.0, 10.0, kind=ASIC, tag=0, start_hour=5)      # 10 USD an hour from hour 5
+    led.borrow(0, 8760.0, repay_from_hour=2)
+    dep, interest, principal = led.book_hour(0)
+    assert dep == pytest.approx([1.0, 0.0]) and interest == pytest.approx([0.0876, 0.0]) and principal[0] == 0.0
+    for h in range(1, 20):
+        dep, interest, principal = led.book_hour(h)
+    assert led.book_usd[1] == 0.0 and led.debt_usd[0] == pytest.approx(8760.0 - 18.0)
+    off = led.write_off(0, ASIC, 0, 0.5)
+    assert off == pytest.approx((8760.0 - 20.0) / 2)
+    assert led.book_hour(20)[0][0] == pytest.approx(off + 0.5)
+
+
+def test_balance_identity_every_hour_for_every_miner_over_a_full_run():
+    """change in (cash + BTC x price + book value - debt) = revenue + revaluation - costs -
+    interest - depreciation, from the run's own logs; leases, retrofits, ASIC buys and
+    retirements happen on the way."""
+    from simulation.output import read_run
+    from simulation.runner import run_scenario
+    import tempfile
+
+    sc = load_scenario("configs/pivot_2024.toml", ["run.hours=2400", "run.agent_log=\"hourly\"",
+                                                   "markets.ai.hosting.offers_per_month=6",
+                                                   "population.counts={profit_max=6, hodl_hasher=2, ai_host=2, adaptive=2}"])
+    with tempfile.TemporaryDirectory() as tmp:
+        run_scenario(sc, tmp, progress=False)
+        t = read_run(tmp)
+    h, a, inv = t["hourly"], t["agents"], t["investments"]
+    assert {"lease_signed", "asic_retire"} <= set(inv["kind"]), "the run should exercise the balance sheet"
+    price = h.set_index("hour")["btc_price_usd"]
+    a = a.sort_values(["miner", "hour"])
+    equity = a["cash_usd"] + a["btc"] * a["hour"].map(price) + a["book_usd"] - a["debt_usd"]
+    income = (a["revenue_hash_usd"] + a["revenue_ai_usd"] + a["revenue_dr_usd"] + a["revaluation_usd"]
+              - a["power_cost_usd"] - a["other_cost_usd"] - a["interest_usd"] - a["depreciation_usd"])
+    d_equity = equity.groupby(a["miner"]).diff()
+    rows = d_equity.notna()
+    err = (d_equity - income)[rows].abs()
+    scale = np.maximum(1.0, np.abs(income[rows]))
+    assert (err / scale).max() < 1e-6, f"identity broken by {err.max():.3g} USD"
+    assert a["capex_usd"].max() > 0 and a["debt_usd"].max() > 0
+
+
+def test_counterfactual_changes_only_the_subsidy():
+    """`bitcoin.halving = false`: the same random streams (BTC price, demand, blocks found in the
+    first hours), only the subsidy after block 840,000 differs."""
+    kw = dict(overrides=["run.hours=240", "bitcoin.height=839500", "bitcoin.time=1713300000",
+                         "bitcoin.window_first_time=1712783853", "bitcoin.bits=0x17034219",
+                         "population.counts={profit_max=4}"], collect_mesa=False)
+    on, off = GridPivotModel(None, **kw), GridPivotModel(None, **kw, bitcoin__halving=False)
+    on.run_hours()
+    off.run_hours()
+    ton, toff = on.recorder.drain(), off.recorder.drain()
+    b_on, b_off = ton["blocks"], toff["blocks"]
+    np.testing.assert_array_equal(ton["hourly"]["btc_price_usd"], toff["hourly"]["btc_price_usd"])
+    np.testing.assert_array_equal(ton["hourly"]["demand_mw"], toff["hourly"]["demand_mw"])
+    assert set(b_on["subsidy_btc"][b_on["height"] >= 840_000]) == {3.125}
+    assert set(b_off["subsidy_btc"]) == {6.25}
+    first = min(len(b_on["height"]), len(b_off["height"]))
+    k = int(np.argmax(b_on["height"][:first] >= 840_000))
+    np.testing.assert_array_equal(b_on["time"][:k + 1], b_off["time"][:k + 1])
