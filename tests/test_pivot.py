@@ -256,3 +256,18 @@ def test_counterfactual_changes_only_the_subsidy():
     first = min(len(b_on["height"]), len(b_off["height"]))
     k = int(np.argmax(b_on["height"][:first] >= 840_000))
     np.testing.assert_array_equal(b_on["time"][:k + 1], b_off["time"][:k + 1])
+
+
+def test_halving_2024_hashprice_falls_40_to_60_percent_across_block_840000():
+    """The domain figure: hashprice went from ~100-120 to ~40-60 USD/PH/day at the 2024 halving."""
+    m = GridPivotModel("configs/halving_2024.toml", overrides=["run.hours=1100"], collect_mesa=False)
+    hashprice, height = [], []
+    while m.running:
+        m.step()
+        hashprice.append(m.recorder.last["hashprice_usd_per_ph_day"])
+        height.append(m.recorder.last["height"])
+    hp, height = np.array(hashprice), np.array(height)
+    t = int(np.argmax(height >= 840_000))
+    assert 700 < t < 1050
+    before, after = hp[t - 48:t - 1].mean(), hp[t + 1:t + 48].mean()
+    assert 0.40 <= 1 - after / before <= 0.60, (before, after)

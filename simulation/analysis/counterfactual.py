@@ -103,8 +103,9 @@ def _ci(m, lo, hi) -> str:
     return "-" if not math.isfinite(m) else (f(m) if not math.isfinite(lo) else f"{f(m)} [{f(lo)}, {f(hi)}]")
 
 
-def use_series(folder: Path, df: pd.DataFrame, every_hours: int = 24) -> dict[bool, dict[str, np.ndarray]]:
-    """Per arm: day (x) and per use an (n_seeds, n_days) array of the facility MW, daily means."""
+def use_series(folder: Path, df: pd.DataFrame, every_hours: int = 168) -> dict[bool, dict[str, np.ndarray]]:
+    """Per arm: day (x) and per use an (n_seeds, n_periods) array of the facility MW, means over
+    `every_hours` (a week); "halving_day": the day block 840,000 falls on in the first run."""
     from simulation.output import read_run
 
     out: dict[bool, dict[str, list]] = {}
@@ -113,6 +114,8 @@ def use_series(folder: Path, df: pd.DataFrame, every_hours: int = 24) -> dict[bo
         h = read_run(Path(folder) / "runs" / r["run_id"])["hourly"]
         day = (h["hour"] // every_hours).to_numpy()
         d = out.setdefault(arm, {"x": None})
+        if arm and "halving_day" not in d and (h["height"] >= HALVING_HEIGHT).any():
+            d["halving_day"] = float(h.loc[h["height"] >= HALVING_HEIGHT, "hour"].iloc[0]) / 24.0
         for col, _ in USES:
             if col in h:
                 means = pd.Series(h[col].to_numpy()).groupby(day).mean().to_numpy()
@@ -120,8 +123,11 @@ def use_series(folder: Path, df: pd.DataFrame, every_hours: int = 24) -> dict[bo
         d["x"] = np.unique(day) * every_hours / 24.0
     res = {}
     for arm, d in out.items():
+        halving_day = d.pop("halving_day", None)
         n = min(len(v) for k, v in d.items() if k != "x" for v in v)
         res[arm] = {"x": d["x"][:n], **{k: np.array([v[:n] for v in vs]) for k, vs in d.items() if k != "x"}}
+        if halving_day is not None:
+            res[arm]["halving_day"] = halving_day
     return res
 
 
@@ -134,7 +140,8 @@ def write_figure(folder: Path, df: pd.DataFrame) -> Path:
     import matplotlib.pyplot as plt
 
     series = use_series(folder, df)
-    cols = [(c, label) for c, label in USES if any(c in s for s in series.values())]
+    cols = [(c, label) for c, label in USES if any(c in s and np.any(s[c] != 0) for s in series.values())]
+    halving_day = series.get(True, {}).get("halving_day")
     fig, axes = plt.subplots(1, len(cols), figsize=(3.6 * len(cols), 3.4), squeeze=False)
     style = {True: ("tab:red", "with the halving"), False: ("tab:blue", "without (subsidy stays 6.25 BTC)")}
     for ax, (col, label) in zip(axes[0], cols):
@@ -148,6 +155,8 @@ def write_figure(folder: Path, df: pd.DataFrame) -> Path:
             color, name = style[arm]
             ax.plot(s["x"], mean, color=color, lw=1.2, label=name)
             ax.fill_between(s["x"], mean - half, mean + half, color=color, alpha=0.2, lw=0)
+        if halving_day is not None:
+            ax.axvline(halving_day, color="0.3", ls="--", lw=0.8)
         ax.set_title(label, fontsize=8)
         ax.set_xlabel("days from the start", fontsize=8)
         ax.set_ylabel("facility MW", fontsize=8)
@@ -155,7 +164,8 @@ def write_figure(folder: Path, df: pd.DataFrame) -> Path:
         ax.tick_params(labelsize=7)
     axes[0][0].legend(fontsize=7)
     n = df["replication"].nunique()
-    fig.suptitle(f"Facility MW by use, with and without the halving: mean over {n} seeds, 95 % band", fontsize=9)
+    fig.suptitle(f"Facility MW by use (weekly means), with and without the halving (dashed: block 840,000): "
+                 f"mean over {n} seeds, 95 % band", fontsize=9)
     fig.tight_layout()
     path = Path(folder) / "counterfactual_mw_by_use.png"
     fig.savefig(path, dpi=110)

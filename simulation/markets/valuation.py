@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.markets.finance import HOURS_PER_MONTH, annuity_usd_per_year, monthly_discount
+from simulation.markets.finance import HOURS_PER_MONTH, HOURS_PER_YEAR, annuity_usd_per_year, monthly_discount
 
 
 def hash_margin_usd_per_mwh(hashvalue_usd_per_mwh, power_sample_usd_per_mwh) -> np.ndarray:
@@ -48,7 +48,7 @@ def hashing_value_usd_per_mw(hashprice_path_usd_per_ph_day, j_per_th: float, pow
     disc = monthly_discount(hp.size, rate_per_year)
     margin = hash_margin_usd_per_mwh(hp * (1000.0 / 24.0) / j_per_th, power_sample_usd_per_mwh)
     if new_j_per_th > 0:
-        capital = annuity_usd_per_year(new_capex_usd_per_mw, rate_per_year, new_life_years) / 8760.0
+        capital = annuity_usd_per_year(new_capex_usd_per_mw, rate_per_year, new_life_years) / HOURS_PER_YEAR
         new = hash_margin_usd_per_mwh(hp * (1000.0 / 24.0) / new_j_per_th, power_sample_usd_per_mwh) - capital
         margin = np.maximum(margin, new)
     return float(disc @ margin) * HOURS_PER_MONTH
