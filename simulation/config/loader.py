@@ -428,8 +428,6 @@ def config_from_dict(data: Mapping, cls: type, *, source: str = "<dict>", base_d
         loc, problem, fix = _translate(e.errors(include_url=False)[0], cls)
         from_set = any(loc[: len(o)] == o for o in overridden)
         raise ConfigError("--set" if from_set else source, _key(loc), problem, fix) from None
-    except ConfigError:
-        raise
 
 
 def load_config(path: str | Path | None, cls: type, overrides: Iterable[str | tuple[str, Any]] = ()) -> Any:
