@@ -234,9 +234,8 @@ def _convert_to_own_gpus(agent, ledger, o: Outlook, power_sample, power) -> list
     start = o.hour + cfg.gpu_lead_time_weeks * HOURS_PER_WEEK
     if not fund(agent, ledger, gpu_usd + retrofit_usd, o, o.hour, repay_from_hour=start, loan_years=cfg.gpu_life_years):
         return []
-    tag = len(agent.state.gpu_orders) + 1000 * o.hour
-    ledger.add_asset(r, gpu_usd, cfg.gpu_life_years * HOURS_PER_YEAR, kind=GPU, tag=tag, start_hour=start)
-    ledger.add_asset(r, retrofit_usd, cfg.gpu_life_years * HOURS_PER_YEAR, kind=RETROFIT, tag=tag, start_hour=start)
+    ledger.add_asset(r, gpu_usd, cfg.gpu_life_years * HOURS_PER_YEAR, kind=GPU, start_hour=start)
+    ledger.add_asset(r, retrofit_usd, cfg.gpu_life_years * HOURS_PER_YEAR, kind=RETROFIT, start_hour=start)
     agent.state.gpu_orders.append(GpuOrder(units, start, mw))
     events = [InvestmentEvent(o.hour, agent.name, "gpu_order", mw, gpu_usd + retrofit_usd)]
     for c, part in taken:

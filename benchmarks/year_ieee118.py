@@ -266,9 +266,8 @@ class NaiveModel(GridPivotModel):
     def dispatch_grid(self) -> None:
         super().dispatch_grid()  # pandapower
         t0 = time.perf_counter()
-        d, f = self.drivers, self.fleet
-        q, price = f.bid_mw.ravel(), f.bid_usd_per_mwh.ravel()
-        ours = self.fast_dispatcher.solve(d.bus_demand_mw, d.gen_available_mw, q, price)
+        demand, q, price, _ = self.dispatch_inputs()
+        ours = self.fast_dispatcher.solve(demand, self.drivers.gen_available_mw, q, price)
         compare_dispatch(self.checks, ours, self.dispatch, q, price, self.fast_dispatcher)
         self.check_s += time.perf_counter() - t0
 

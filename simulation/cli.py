@@ -22,7 +22,8 @@ examples:
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", nargs="?", help="scenario TOML (default: the built-in default scenario)")
+    p.add_argument("config", nargs="?", help="scenario TOML, or a named scenario such as halving_2024 "
+                                            "(default: the built-in default scenario)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field by its dotted path, e.g. --set grid.copperplate=true "
                         "(value parsed as TOML; repeatable)")
@@ -56,11 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("batch", help="run a parameter sweep x seeds in parallel (resumable)",
                        description="Run every point of a sweep file x its replications in parallel processes "
                                    "(or on Ray); re-running the same command resumes.")
-    p.add_argument("sweep", type=Path, help="sweep TOML (base scenario, parameters, replications)")
+    p.add_argument("sweep", type=Path, help="sweep TOML (base scenario, parameters, replications), or a named "
+                                            "sweep such as halving_prices")
     p.add_argument("--workers", type=int, default=None, help="parallel processes (default: CPU count)")
     p.add_argument("--out", type=Path, help="batch folder (default: batches/<sweep name>)")
     p.add_argument("--backend", choices=["process", "ray"], default="process", help="where runs execute")
-    p.add_argument("--address", help="Ray cluster address (with --backend ray; default: a local Ray)")
+    p.add_argument("--address", help="existing Ray cluster: host:6379 or ray://host:10001 (with --backend ray; "
+                                     "default: start a local Ray)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("viz", help="open the model in Mesa's browser visualisation",
@@ -107,6 +110,7 @@ def _one_line(e: BaseException) -> str:
 
 def _load(args, **extra):
     from simulation.config import ConfigError, load_scenario
+    from simulation.config.named import scenario_file
 
     overrides = list(args.overrides)
     for key, value in extra.items():
@@ -114,7 +118,7 @@ def _load(args, **extra):
             overrides.append(f"{key}={value}")
     flags = {f"{key}={value}": f"--{key.split('.')[-1]}" for key, value in extra.items() if value is not None}
     try:
-        return load_scenario(args.config, overrides)
+        return load_scenario(scenario_file(args.config), overrides)
     except ConfigError as e:
         if e.source == "--set" and any(ov.startswith(e.key + "=") for ov in flags):
             e = ConfigError(flags[next(ov for ov in flags if ov.startswith(e.key + "="))], e.key, e.problem, e.fix)
@@ -184,9 +188,10 @@ def cmd_analyse(args) -> int:
 
 def cmd_batch(args) -> int:
     from simulation.batch import run_batch
+    from simulation.config.named import sweep_file
 
     try:
-        result = run_batch(args.sweep, workers=args.workers, out=args.out, backend=args.backend,
+        result = run_batch(sweep_file(args.sweep), workers=args.workers, out=args.out, backend=args.backend,
                            address=args.address, progress=not args.quiet)
     except (FileNotFoundError, FileExistsError, ValueError) as e:
         raise _UserError(_one_line(e)) from None

@@ -38,7 +38,7 @@ from simulation.bitcoin.economics import expected_hashprice_path
 from simulation.grid import Dispatcher
 from simulation.grid.history import LmpHistory
 from simulation.markets import expected_rewards, sampled_rewards
-from simulation.markets.finance import HOURS_PER_MONTH, HOURS_PER_YEAR
+from simulation.markets.finance import HOURS_PER_YEAR
 
 #: a few more cohort slots than any miner starts with, for the ASICs it buys later
 SPARE_COHORTS = 1
@@ -214,20 +214,25 @@ class GridPivotModel(mesa.Model):
 
         Self-scheduled hashing (price-takers) is firm demand the operator cannot curtail: it joins
         the consumers' demand at its bus, and a shortage there sheds both pro rata. Every other
-        bid is flexible; bids at the value of lost load (a tenant's inference) are served before
-        any consumer is shed would be, and curtailed first when the grid is short."""
-        d, f = self.drivers, self.fleet
-        bid, price = f.bid_mw.ravel(), f.bid_usd_per_mwh.ravel()
-        own = np.where(self._self_scheduled, bid, 0.0)
-        own_bus = np.bincount(self.dispatcher.bid_bus, own, self.grid.n_bus)
-        demand = d.bus_demand_mw + own_bus
-        self.dispatch = self.dispatcher.solve(demand, d.gen_available_mw, bid - own, price)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shed_share = np.where(demand > 0, self.dispatch.shed_mw / demand, 0.0)
+        bid is flexible; bids at the value of lost load (a tenant's inference) are served unless
+        that would shed consumers, and are curtailed first when the grid is short."""
+        d = self.drivers
+        demand, bid, price, own = self.dispatch_inputs()
+        self.dispatch = self.dispatcher.solve(demand, d.gen_available_mw, bid, price)
+        shed_share = np.divide(self.dispatch.shed_mw, demand, out=np.zeros_like(demand), where=demand > 0)
         self._own_served_mw = own * (1.0 - shed_share[self.dispatcher.bid_bus])
-        self.consumer_shed_mw = self.dispatch.shed_mw * np.where(demand > 0, d.bus_demand_mw / np.where(demand > 0, demand, 1.0), 0.0)
+        self.consumer_shed_mw = shed_share * d.bus_demand_mw
         self.lmp = self.dispatch.lmp_usd_per_mwh
         self.lmp_history.push(self.lmp)
+
+    def dispatch_inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What the grid clears this hour: demand per bus (consumers plus self-scheduled hashing),
+        flexible bid MW and prices per slot, and the self-scheduled MW per slot."""
+        f = self.fleet
+        bid, price = f.bid_mw.ravel(), f.bid_usd_per_mwh.ravel()
+        own = np.where(self._self_scheduled, bid, 0.0)
+        demand = self.drivers.bus_demand_mw + np.bincount(self.dispatcher.bid_bus, own, self.grid.n_bus)
+        return demand, bid - own, price, own
 
     def allocate(self) -> None:
         """Miners run what cleared: slot MW to inference, training, spot AI and cohorts."""

@@ -1,4 +1,5 @@
-"""Batches end to end on tiny scenarios: identical results for 1 and 2 workers (and on Ray), a
+"""Batches end to end on tiny scenarios: identical results for 1 and 2 workers (Ray: in
+test_batch_ray_cluster.py and the batch benchmark's check), a
 failing point isolated, any run reproducible alone from its recorded command, resume after a
 SIGKILL without losing or repeating runs, refusal of a changed sweep, the sweep analysis, and
 Mesa's own `batch_run` on the model class."""
@@ -17,6 +18,7 @@ import pandas as pd
 import pytest
 
 from simulation.batch import load_sweep, run_batch
+from simulation.config import format_override
 from simulation.output import is_complete, read_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +84,7 @@ def test_rows_record_parameters_seed_overrides_and_outcomes(batches):
     df = pd.read_parquet(one.table).set_index("run_id")
     for spec in load_sweep(sweep).runs():
         row = df.loc[spec.run_id]
-        assert row["seed"] == spec.seed and json.loads(row["overrides"]) == list(spec.overrides)
+        assert row["seed"] == spec.seed and json.loads(row["overrides"]) == [format_override(k, v) for k, v in spec.overrides]
         assert row["markets.btc_price.drift_per_year"] == spec.params["markets.btc_price.drift_per_year"]
         assert f"--seed {spec.seed}" in row["command"]
     ok = df[df["status"] == "ok"]
@@ -92,6 +94,7 @@ def test_rows_record_parameters_seed_overrides_and_outcomes(batches):
     meta = json.loads((one.folder / "runs" / "p0001-r01" / "meta.json").read_text())
     assert meta["batch"]["seed"] == df.loc["p0001-r01", "seed"] and meta["batch"]["run_id"] == "p0001-r01"
     assert meta["batch"]["overrides"] == json.loads(df.loc["p0001-r01", "overrides"])
+    assert meta["batch"]["overrides"][0] == "run.hours=24" and "markets.btc_price.drift_per_year=3.0" in meta["batch"]["overrides"]
 
 
 def test_a_failing_point_is_recorded_and_does_not_stop_the_others(batches):
@@ -187,20 +190,6 @@ def test_analyse_batch_reports_means_with_intervals_and_draws_bands(batches):
     assert list((two.folder).glob("sweep_*.png")) and (two.folder / "sweep_stats.csv").exists()
 
 
-def test_ray_backend_gives_the_same_rows_and_logs(batches, tmp_path):
-    ray = pytest.importorskip("ray", reason="Ray is the optional extra gridpivot[ray]")
-    sweep, _, two = batches
-    try:
-        res = run_batch(sweep, workers=2, out=tmp_path / "ray", backend="ray", progress=False)
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
-    a, b = pd.read_parquet(two.table), pd.read_parquet(res.table)
-    pd.testing.assert_frame_equal(a.drop(columns="wall_s"), b.drop(columns="wall_s"))
-    for rid in a.loc[a["status"] == "ok", "run_id"]:
-        assert_same_run(two.folder / "runs" / rid, res.folder / "runs" / rid)
-
-
 MESA_BATCH_RUN = f"""
 import json, math
 import mesa
@@ -234,3 +223,45 @@ def test_mesa_batch_run_sweeps_the_model_class():
     for k, v in out["ref"].items():  # batch_run's row is the same model run as building it directly
         assert match[0][k] == v, k
     assert len({r["btc_price_usd"] for r in rows}) == 4
+
+
+def test_a_task_carries_its_resolved_scenario_not_a_path_and_runs_after_the_base_is_gone(tmp_path):
+    from simulation.batch import execute, make_task
+    from simulation.batch.task import code_versions
+
+    base = tmp_path / "base.toml"
+    base.write_text(Path(DEFAULT).read_text())
+    sweep = write_sweep(tmp_path, f"""
+        base = "base.toml"
+        [fixed]
+        "run.hours" = 6
+        "population.counts" = {SMALL}
+    """)
+    spec = next(load_sweep(sweep).runs())
+    task = make_task(load_sweep(sweep), spec, code_versions())
+    assert "[run]" in task.scenario_toml and "hours = 6" in task.scenario_toml
+    assert f"seed = {spec.seed}" in task.scenario_toml
+    base.unlink()  # the worker needs nothing from the driver's disk
+    res = execute(task)
+    assert res.row["status"] == "ok", res.traceback
+    assert {"hourly.parquet", "config.toml", "meta.json", "summary.json"} <= set(res.files)
+    assert res.files["config.toml"].decode() == task.scenario_toml
+
+
+def test_a_worker_with_other_code_versions_stops_the_batch_with_one_clear_line(tmp_path):
+    from simulation.batch import CodeVersionError, execute, make_task
+    from simulation.batch.task import code_versions
+
+    sweep = write_sweep(tmp_path, f'base = "{DEFAULT}"\n[fixed]\n"run.hours" = 6\n')
+    s = load_sweep(sweep)
+    task = make_task(s, next(s.runs()), {**code_versions(), "gridpivot": "0.0.1"})
+    with pytest.raises(CodeVersionError) as e:
+        execute(task)
+    msg = str(e.value)
+    assert "gridpivot" in msg and "0.0.1 on the driver" in msg and "pip install" in msg and "\n" not in msg
+
+
+def test_a_sweep_base_may_name_a_scenario(tmp_path):
+    s = load_sweep(write_sweep(tmp_path, 'base = "halving_2024"\n[fixed]\n"run.hours" = 24\n'))
+    assert s.base == (ROOT / "configs" / "halving_2024.toml").resolve()
+    assert s.command(next(s.runs())).startswith("python run.py run halving_2024 --set run.hours=24")

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from simulation.analysis.sweeps import mean_ci, t975
-from simulation.batch import SweepError, derive_seed, load_sweep, toml_value
+from simulation.batch import SweepError, derive_seed, load_sweep
+from simulation.config import toml_inline
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -27,7 +28,8 @@ def test_example_sweep_loads_and_plans_every_point_times_replications():
     runs = list(s.runs())
     assert [r.run_id for r in runs[:5]] == ["p0000-r00", "p0000-r01", "p0000-r02", "p0000-r03", "p0001-r00"]
     assert runs[4].params == {"markets.btc_price.drift_per_year": -1.0, "markets.ai.trend_per_year": 0.0}
-    assert "run.hours=1008" in runs[0].overrides and "markets.ai.trend_per_year=0.0" in runs[4].overrides
+    # overrides reach the loader as (key, value) pairs, not as text
+    assert ("run.hours", 1008) in runs[0].overrides and ("markets.ai.trend_per_year", 0.0) in runs[4].overrides
     assert len({r.seed for r in runs}) == 36
 
 
@@ -63,12 +65,12 @@ def test_ranges_lists_zip_groups_and_nested_tables(tmp_path):
         "markets.btc_price.s0_usd" = [50000.0, 64000.0]
         "bitcoin.fees.btc_per_block" = [0.05, 0.1]
     """))
-    assert s.fixed == ("run.hours=24",)
+    assert s.fixed == (("run.hours", 24),)
     assert [v for (v,) in s.dims[0].values] == [0.0, 0.1, 0.2, 0.3]
     assert [v for (v,) in s.dims[1].values] == [-0.2, -0.1, 0.0, 0.1, 0.2]
     assert [v for (v,) in s.dims[2].values] == [-8, -5, -2]
     assert s.dims[3].keys == ("markets.btc_price.s0_usd", "bitcoin.fees.btc_per_block")
-    assert s.dims[3].overrides(1) == ["markets.btc_price.s0_usd=64000.0", "bitcoin.fees.btc_per_block=0.1"]
+    assert s.dims[3].overrides(1) == [("markets.btc_price.s0_usd", 64000.0), ("bitcoin.fees.btc_per_block", 0.1)]
     assert s.n_points == 4 * 5 * 3 * 2
 
 
@@ -101,7 +103,7 @@ def test_validation_errors_are_one_line_and_name_the_key(tmp_path, body, message
 
 def test_toml_values_round_trip_through_tomllib():
     for v in [0.1, 1e-05, 1e20, -3, True, "ieee14", 'a "q"', [1, 2.5], {"profit_max": 3, "ai host": 1}, {}, math.inf]:
-        text = toml_value(v)
+        text = toml_inline(v)
         assert tomllib.loads(f"v = {text}")["v"] == v, text
 
 

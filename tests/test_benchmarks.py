@@ -68,3 +68,15 @@ def test_pandapower_cases_load_by_our_matpower_rules():
         assert min(abs(theirs.line_x_pu[k] / v - 1) for v in x[ends]) < 5e-3
     gb = load_grid("pandapower:GBnetwork")
     assert gb.n_bus == 2224 and gb.demand_share.min() >= 0
+
+
+def test_batch_scaling_benchmark_times_both_backends_and_prints_the_ratios():
+    pytest.importorskip("ray")
+    out = run("batch_scaling.py", "--runs", "2", "--hours", "6", "--workers", "1")
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = out.stdout
+    for words in ("runs/min", "CPU/wall", "vs 1 worker", "vs process", "identical across backends"):
+        assert words in text, words
+    rows = [line.split() for line in text.splitlines() if line.split()[:1] in (["process"], ["ray"])]
+    assert [(r[0], r[1]) for r in rows] == [("process", "1"), ("ray", "1")]
+    assert all(r[6].endswith("x") and float(r[5]) > 0 for r in rows)

@@ -2,8 +2,9 @@
 sweep (`configs/sweeps/halving_counterfactual.toml`: the pivot_2024 scenario with and without the
 halving, 8 seeds each, common random numbers), run through `run.py batch` and `run.py analyse`.
 
-To fit the test suite the runs stop a year past block 840,000 (9,700 hours, 2025-04) instead of
-at the end of 2025; everything else is the sweep file as shipped."""
+To fit the test suite the runs stop seven months past block 840,000 (6,000 hours, 2024-11)
+instead of at the end of 2025; everything else is the sweep file as shipped. The full sweep's
+numbers are in the README ("Why miners pivot")."""
 
 import re
 import subprocess
@@ -17,7 +18,8 @@ from simulation.analysis.sweeps import load_batch, mean_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ROOT / "configs" / "sweeps" / "halving_counterfactual.toml"
-HOURS = 9700  # block 840,000 falls ~37 days in; a year after it ends near hour 9,650
+HOURS = 6000  # block 840,000 falls ~37 days in
+pytestmark = pytest.mark.timeout(1800)  # 16 runs of 6,000 hours on two workers
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +48,11 @@ def test_the_halving_pushes_miners_into_ai_seed_by_seed(batch):
 
 
 def test_commitments_come_after_the_halving_they_foresee(batch):
+    """Fewer than a third of the year after's: checked on the ~7 months simulated after block
+    840,000, a lower bound of the year's (commitments only add up)."""
     df, _, _ = load_batch(batch)
     t = commitment_timing(batch, df)
-    assert len(t) == 8 and (t["year_covered"] > 0.99).all()
+    assert len(t) == 8 and (t["year_covered"] > 0.5).all()
     assert t["mw_year_after"].sum() > 0
     assert t["mw_before"].sum() < t["mw_year_after"].sum() / 3
 

@@ -45,7 +45,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import PydanticCustomError
 
 __all__ = ["ConfigError", "ConfigModel", "DataFile", "bad", "load_config", "config_from_dict", "dump_config",
-           "config_to_dict", "describe_schema", "config_hash", "_f", "_sub", "_list"]
+           "config_to_dict", "describe_schema", "config_hash", "format_override", "toml_inline", "_f", "_sub", "_list"]
 
 
 class ConfigError(ValueError):
@@ -190,7 +190,20 @@ def _inline(v: Any) -> str:
         return "[" + ", ".join(_inline(x) for x in v) + "]"
     if isinstance(v, dict):
         return "{" + ", ".join(f"{_key([str(k)])} = {_inline(x)}" for k, x in v.items()) + "}"
+    if hasattr(v, "isoformat"):  # TOML dates and times
+        return v.isoformat()
     return str(v)
+
+
+def toml_inline(v: Any) -> str:
+    """`v` (a value as tomllib reads it: bool, number, string, date/time, array, table) as an
+    inline TOML value that `tomllib` reads back equal."""
+    return _inline(v)
+
+
+def format_override(key: str, value: Any) -> str:
+    """The `--set` text of the override pair `(key, value)`: `key=<inline TOML value>`."""
+    return f"{key}={_inline(value)}"
 
 
 def _got(v: Any) -> str:
