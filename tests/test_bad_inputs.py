@@ -183,7 +183,7 @@ def _(tmp):
 
 @case("config-is-folder")
 def _(tmp):
-    return ["run", str(tmp), "--quiet", "--out", str(tmp / "out")], [str(tmp), "folder"]
+    return ["run", str(tmp), "--quiet", "--out", str(tmp / "out")], [str(tmp)]
 
 
 @case("show-config-bad")
