@@ -84,10 +84,28 @@ def main(argv: list[str] | None = None) -> int:
     except _UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except _WriteError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
 
 
 class _UserError(Exception):
     """A one-line problem with the user's input (exit code 2)."""
+
+
+class _WriteError(Exception):
+    """The output could not be written (read-only, disk full, ...): exit code 1."""
+
+
+def _io_error(where, e: OSError) -> _WriteError:
+    what = e.strerror or _one_line(e)
+    name = getattr(e, "filename", None) or where
+    return _WriteError(f"{name}: cannot write ({what}); free space, fix the permissions or pass another --out")
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text or type(e).__name__
 
 
 def _load(args, **extra):
@@ -98,10 +116,15 @@ def _load(args, **extra):
     for key, value in extra.items():
         if value is not None:
             overrides.append(f"{key}={value}")
+    flags = {f"{key}={value}": f"--{key.split('.')[-1]}" for key, value in extra.items() if value is not None}
     try:
         return load_scenario(scenario_file(args.config), overrides)
-    except (ConfigError, ValueError, FileNotFoundError) as e:
-        raise _UserError(str(e).splitlines()[0]) from None
+    except ConfigError as e:
+        if e.source == "--set" and any(ov.startswith(e.key + "=") for ov in flags):
+            e = ConfigError(flags[next(ov for ov in flags if ov.startswith(e.key + "="))], e.key, e.problem, e.fix)
+        raise _UserError(_one_line(e)) from None
+    except (ValueError, FileNotFoundError) as e:
+        raise _UserError(_one_line(e)) from None
 
 
 def cmd_run(args) -> int:
@@ -120,15 +143,18 @@ def cmd_run(args) -> int:
     try:
         summary = run_scenario(sc, out, progress=not args.quiet, model=model)
     except (FileExistsError, ValueError) as e:
-        raise _UserError(str(e).splitlines()[0]) from None
+        raise _UserError(_one_line(e)) from None
+    except OSError as e:
+        raise _io_error(out, e) from None
     print(format_summary(summary, out))
     return 0
 
 
 def _in_file(config, e: Exception) -> str:
-    """A late (model-building) error's first line, prefixed with the config file it came from."""
-    line = str(e).splitlines()[0]
-    return line if config is None or line.startswith(str(config)) else f"{config}: {line}"
+    """A late (model-building) error on one line, prefixed with the config file it came from
+    ('defaults' for the built-in scenario)."""
+    line, source = _one_line(e), str(config or "defaults")
+    return line if line.startswith(source) else f"{source}: {line}"
 
 
 def format_summary(summary: dict, out: Path) -> str:
@@ -161,7 +187,9 @@ def cmd_analyse(args) -> int:
     try:
         print(analyse_paths(args.runs, figures=not args.no_figures))
     except (FileNotFoundError, ValueError) as e:
-        raise _UserError(str(e).splitlines()[0]) from None
+        raise _UserError(_one_line(e)) from None
+    except OSError as e:
+        raise _io_error(args.runs[0], e) from None
     return 0
 
 
@@ -172,8 +200,12 @@ def cmd_batch(args) -> int:
     try:
         result = run_batch(sweep_file(args.sweep), workers=args.workers, out=args.out, backend=args.backend,
                            address=args.address, progress=not args.quiet)
-    except (FileNotFoundError, ValueError) as e:
-        raise _UserError(str(e).splitlines()[0]) from None
+    except (FileNotFoundError, FileExistsError, ValueError) as e:
+        raise _UserError(_one_line(e)) from None
+    except OSError as e:
+        raise _io_error(args.out or "batches", e) from None
+    except RuntimeError as e:  # a worker died; re-running resumes
+        raise _WriteError(_one_line(e)) from None
     print(result)
     return 0
 

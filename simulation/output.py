@@ -27,6 +27,13 @@ earlier incomplete run (one holding `INCOMPLETE`): it first deletes that run's f
 partial tables, config, meta, summary, temp files) and leaves any other file alone. It refuses
 a complete run's folder and any other non-empty folder (FileExistsError).
 
+One run at a time: `RunLog.create` takes an exclusive lock (flock) on the folder itself and holds
+it until the run is closed or aborted (or its process ends), so a second run into a folder in use
+is refused with `FolderInUseError` naming the live process, before it touches a file.
+
+Full disks: the marker is written padded to `MARKER_RESERVE` bytes, so an aborted run can record
+its reason in place (no new blocks needed) even when the disk is full.
+
 JSON files are written with `allow_nan=False`: NaN and infinities become null, numpy scalars
 and arrays plain numbers and lists, so any JSON reader takes them.
 """
@@ -57,7 +64,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 __all__ = [
-    "RunLog", "TableWriter", "RunIncompleteError", "Terminated", "install_signal_handlers", "run_meta",
+    "RunLog", "TableWriter", "RunIncompleteError", "RunDamagedError", "FolderInUseError", "lock_folder", "MARKER_RESERVE", "Terminated", "install_signal_handlers", "run_meta",
     "read_run", "is_complete", "read_marker", "write_json_atomic", "to_json",
     "MARKER", "PARTIAL_SUFFIX", "DEFAULT_CHUNK_ROWS",
 ]
@@ -71,6 +78,18 @@ DEFAULT_CHUNK_ROWS = 65_536
 #: rows from append_row gathered before they become one columnar batch
 _ROW_BATCH = 4096
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
+#: bytes the marker file keeps allocated, so the abort reason fits in place on a full disk
+MARKER_RESERVE = 4096
+
+
+class FolderInUseError(FileExistsError):
+    """The output folder is locked by another live run (or batch)."""
+
+
+class RunDamagedError(ValueError):
+    """A run folder whose tables are missing, unreadable or not the tables a run writes."""
 
 
 class RunIncompleteError(ValueError):
@@ -420,8 +439,9 @@ class RunLog:
             log.close(summary, {"wall_s": wall})
     """
 
-    def __init__(self, folder: Path, meta: dict, chunk_rows: int, marker: dict) -> None:
+    def __init__(self, folder: Path, meta: dict, chunk_rows: int, marker: dict, lock_fd: int | None = None) -> None:
         self.folder = folder
+        self._lock_fd = lock_fd
         self.meta = meta
         self.chunk_rows = chunk_rows
         self._marker = marker
@@ -443,14 +463,31 @@ class RunLog:
         meta = dict(meta)
         meta.setdefault("start_utc", _now_utc())
         meta_text = to_json(meta) + "\n"  # unserialisable meta fails before anything is written
-        _prepare_folder(folder)
-        marker = {"status": "running", "pid": os.getpid(), "host": platform.node(), "started_utc": _now_utc()}
-        _write_text_atomic(folder / MARKER, to_json(marker) + "\n")
-        _fsync_dir(folder)
-        _write_text_atomic(folder / CONFIG_FILE, config_toml)
-        _write_text_atomic(folder / META_FILE, meta_text)
-        _fsync_dir(folder)
-        return cls(folder, meta, chunk_rows, marker)
+        if folder.exists() and not folder.is_dir():
+            raise FileExistsError(f"{folder}: exists and is not a folder; pass another output folder")
+        existed = folder.is_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        lock_fd = lock_folder(folder)
+        marker: dict = {}
+        try:
+            _prepare_folder(folder)
+            marker = {"status": "running", "pid": os.getpid(), "host": platform.node(), "started_utc": _now_utc()}
+            _write_text_atomic(folder / MARKER, _marker_text(marker))
+            _fsync_dir(folder)
+            _write_text_atomic(folder / CONFIG_FILE, config_toml)
+            _write_text_atomic(folder / META_FILE, meta_text)
+            _fsync_dir(folder)
+        except BaseException as e:
+            if (folder / MARKER).exists():
+                with contextlib.suppress(OSError):
+                    _rewrite_marker(folder, {**marker, "status": "aborted",
+                                             "reason": f"start failed: {_first_line(e)}", "aborted_utc": _now_utc()})
+            elif not existed:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            os.close(lock_fd)
+            raise
+        return cls(folder, meta, chunk_rows, marker, lock_fd)
 
     @property
     def state(self) -> str:
@@ -500,6 +537,7 @@ class RunLog:
                 _fsync_dir(self.folder)
                 self.meta = final_meta
                 self._state = "closed"
+            self._unlock()
         except BaseException as e:
             if self._state == "open":
                 self.abort(f"close failed: {_first_line(e)}")
@@ -521,8 +559,14 @@ class RunLog:
         marker = {**self._marker, "status": "aborted", "reason": " ".join(str(reason).split()),
                   "aborted_utc": _now_utc()}
         with contextlib.suppress(OSError):
-            _write_text_atomic(self.folder / MARKER, to_json(marker) + "\n")
-            _fsync_dir(self.folder)
+            _rewrite_marker(self.folder, marker)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _check_open(self) -> None:
         if self._state != "open":
@@ -542,21 +586,65 @@ class RunLog:
 
 
 def _prepare_folder(folder: Path) -> None:
-    if folder.exists() and not folder.is_dir():
-        raise FileExistsError(f"{folder}: exists and is not a folder; pass another output folder")
-    if folder.is_dir():
-        entries = list(folder.iterdir())
-        if entries:
-            if (folder / MARKER).is_file():  # an earlier run that did not complete: start it over
-                for p in entries:
-                    if p.name != MARKER and p.is_file() and _is_ours(p.name):
-                        p.unlink()
-            elif is_complete(folder):
-                raise FileExistsError(f"{folder}: holds a complete run; pass another output folder or delete this one")
-            else:
-                raise FileExistsError(f"{folder}: is not empty and holds no unfinished run (no {MARKER} file); "
-                                      "pass a new or empty output folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    """The (locked) folder is new, empty, or an unfinished run's: delete that run's files."""
+    entries = list(folder.iterdir())
+    if entries:
+        if (folder / MARKER).is_file():  # an earlier run that did not complete: start it over
+            for p in entries:
+                if p.name != MARKER and p.is_file() and _is_ours(p.name):
+                    p.unlink()
+        elif is_complete(folder):
+            raise FileExistsError(f"{folder}: holds a complete run; pass another output folder or delete this one")
+        else:
+            raise FileExistsError(f"{folder}: is not empty and holds no unfinished run (no {MARKER} file); "
+                                  "pass a new or empty output folder")
+
+
+def lock_folder(folder: Path) -> int:
+    """An exclusive, non-blocking flock on `folder` itself; returns its fd (closing it unlocks; so
+    does the process ending, however). Raises FolderInUseError naming the holder (from the
+    folder's marker) when another process holds it. No-op (-1 is never returned) off POSIX."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        m = read_marker(folder) or {}
+        if not m.get("pid"):
+            with contextlib.suppress(OSError, ValueError):
+                m = {"pid": int((folder / ".lock").read_text().strip()), "host": platform.node()}
+        who = (f"pid {m['pid']} on {m.get('host', '?')}" + (f", started {m['started_utc']}" if "started_utc" in m else "")
+               if m.get("pid") else "another process")
+        raise FolderInUseError(f"{folder}: in use by a live run ({who}); wait for it to finish or pass another "
+                               "output folder") from None
+    return fd
+
+
+def _marker_text(marker: dict) -> str:
+    """The marker as JSON padded with spaces to MARKER_RESERVE bytes (a long reason is cut)."""
+    text = to_json(marker) + "\n"
+    while len(text.encode("utf-8")) > MARKER_RESERVE and len(marker.get("reason", "")) > 20:
+        marker = {**marker, "reason": marker["reason"][: len(marker["reason"]) // 2] + "..."}
+        text = to_json(marker) + "\n"
+    return text + " " * max(0, MARKER_RESERVE - len(text.encode("utf-8")))
+
+
+def _rewrite_marker(folder: Path, marker: dict) -> None:
+    """Replace the marker atomically; if that fails (a full disk), overwrite it in place within
+    its reserved bytes."""
+    text = _marker_text(marker)
+    try:
+        _write_text_atomic(folder / MARKER, text)
+        _fsync_dir(folder)
+    except OSError:
+        with open(folder / MARKER, "r+b") as f:
+            f.write(text.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -582,7 +670,7 @@ def is_complete(folder: str | Path) -> bool:
             and not any(folder.glob(f"*{PARTIAL_SUFFIX}")))
 
 
-def _marker_text(folder: Path) -> str:
+def _marker_state(folder: Path) -> str:
     m = read_marker(folder)
     if m is None:
         return "partial tables left behind"
@@ -606,11 +694,16 @@ def read_run(folder: str | Path, *, allow_incomplete: bool = False) -> dict:
             raise ValueError(f"{folder}: not a run folder (no {MARKER}, {CONFIG_FILE}, {META_FILE} or {SUMMARY_FILE} "
                              "as a run leaves them); pass a folder written by a run")
         if not allow_incomplete:
-            raise RunIncompleteError(f"{folder}: incomplete run ({_marker_text(folder)}); re-run it, or pass "
+            raise RunIncompleteError(f"{folder}: incomplete run ({_marker_state(folder)}); re-run it, or pass "
                                      "allow_incomplete=True to read its partial tables")
     tables: dict = {}
     for p in sorted(folder.glob(f"*{TABLE_SUFFIX}")):
-        tables[p.name[: -len(TABLE_SUFFIX)]] = pq.read_table(p).to_pandas()
+        try:
+            tables[p.name[: -len(TABLE_SUFFIX)]] = pq.read_table(p).to_pandas()
+        except (pa.ArrowException, OSError, ValueError) as e:
+            first = " ".join(str(e).split()).replace(f"'{p}'", "").split(". ")[0][:100] or type(e).__name__
+            raise RunDamagedError(f"{p}: not a readable Parquet table ({first}); the run folder is damaged: "
+                                  "re-run it") from None
     if not complete:
         for p in sorted(folder.glob(f"*{PARTIAL_SUFFIX}")):
             name = p.name[: -len(PARTIAL_SUFFIX)]

@@ -15,7 +15,11 @@ from simulation.analysis.runs import format_table, outcomes
 def analyse_paths(paths: list[Path], figures: bool = True) -> str:
     """Text report for run folders (side by side when several) and batch folders; figures are
     written into each folder."""
-    from simulation.output import read_run
+    import json
+
+    import pyarrow as pa
+
+    from simulation.output import RunDamagedError, read_run
 
     paths = [Path(p) for p in paths]
     for p in paths:
@@ -26,16 +30,31 @@ def analyse_paths(paths: list[Path], figures: bool = True) -> str:
         if (p / "batch.parquet").exists():
             from simulation.analysis.sweeps import analyse_batch
 
-            parts.append(analyse_batch(p, figures=figures))
+            try:
+                parts.append(analyse_batch(p, figures=figures))
+            except (pa.ArrowException, KeyError, json.JSONDecodeError) as e:
+                raise RunDamagedError(f"{p / 'batch.parquet'}: not a readable batch table "
+                                      f"({' '.join(str(e).split())[:100] or type(e).__name__}); "
+                                      "re-run the batch command to rebuild it") from None
             parts.extend(_backtest_batch(p, figures))
             continue
         tables = read_run(p)
         if "epochs" in tables:
             parts.append(_network_only(p, tables, figures))
             continue
-        runs[p.name] = outcomes(tables)
+        if "hourly" not in tables:
+            raise RunDamagedError(f"{p / 'hourly.parquet'}: missing from a complete run folder; the folder is "
+                                  "damaged: re-run it")
+        try:
+            runs[p.name] = outcomes(tables)
+            written = write_figures(tables, p) if figures else []
+        except KeyError as e:
+            col = e.args[0] if e.args else "?"
+            name = next((n for n, df in tables.items() if n == "hourly" and col not in df.columns), None) or next(
+                (n for n, df in tables.items() if col not in df.columns), "hourly")
+            raise RunDamagedError(f"{p / (name + '.parquet')}: has no column '{col}'; it is not a table this "
+                                  "version of gridpivot wrote: re-run it") from None
         if figures:
-            written = write_figures(tables, p)
             parts.append(f"{p.name}: {len(written)} figures in {p}/ ({', '.join(w.stem for w in written)})")
         parts.extend(_backtest_run(p, tables, figures))
     if runs:

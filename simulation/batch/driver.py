@@ -10,6 +10,8 @@ after its retries raises; the same command resumes.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import os
 import time
@@ -91,9 +93,13 @@ def run_batch(sweep_path: str | Path, *, workers: int | None = None, out: str | 
                     bar.update(1)
                     if failed:
                         bar.set_postfix(failed=len(failed), refresh=False)
-        finally:
+        except BaseException:
             bar.close()
-            table = write_table(folder)
+            with contextlib.suppress(OSError):  # the first error is the one to report
+                write_table(folder)
+            raise
+        bar.close()
+        table = write_table(folder)
     ok = len(done) + ran - len(failed)
     return BatchResult(folder=folder, name=sweep.name, total=sweep.n_runs, already_done=len(done), ran=ran,
                        ok=ok, failed=sorted(failed.items()), wall_s=time.perf_counter() - t0, table=table)

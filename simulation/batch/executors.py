@@ -78,7 +78,7 @@ def run_processes(tasks: Iterator[Task], workers: int, address: str | None = Non
     def result(fut, task: Task) -> RunResult:
         try:
             return fut.result()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, OSError):  # OSError: the batch folder cannot be written
             raise
         except CodeVersionError as e:
             raise ValueError(str(e)) from None

@@ -35,32 +35,28 @@ from simulation.batch.task import RunResult, make_row
 
 @contextlib.contextmanager
 def locked(folder: Path):
-    """Hold an exclusive lock on the batch folder (released when the process ends, however)."""
+    """Hold an exclusive lock on the batch folder itself (the same lock a run takes on its folder;
+    released when the process ends, however); `.lock` names the holder's pid."""
+    from simulation.output import FolderInUseError, lock_folder
+
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock
+        fd = lock_folder(folder)
+    except FolderInUseError as e:
+        raise ValueError(str(e).replace("a live run", "another process (a batch or a run)")) from None
+    try:
+        (folder / ".lock").write_text(str(os.getpid()))
         yield
-        return
-    with open(folder / ".lock", "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            raise ValueError(f"{folder}: another batch process is working on this folder "
-                             f"(pid {f.read().strip() or '?'}); wait for it or stop it") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def prepare(folder: Path, sweep: Sweep) -> None:
-    """Write batch.json and sweep.toml into a new folder; refuse one holding another sweep."""
+    """Write batch.json and sweep.toml into a new folder; refuse one holding another sweep or a run."""
+    from simulation.output import MARKER, is_complete
+
+    if (folder / MARKER).exists() or is_complete(folder):
+        raise ValueError(f"{folder}: holds a single run, not a batch; pass another --out")
     meta_path = folder / "batch.json"
     if meta_path.exists():
         try:

@@ -41,7 +41,6 @@ seed, its overrides and the `run.py run ... --seed S` command that reproduces it
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import itertools
 import json
@@ -339,21 +338,24 @@ def _config_node(key: str, where: str):
         indexed = re.fullmatch(r"([^\[\]]+)((?:\[\d+\])+)", part)  # miners[0]: an item of a list field
         if indexed:
             part = indexed.group(1)
-        names = [f.name for f in dataclasses.fields(cls)]
+        names = list(cls.model_fields)
         if part not in names:
             at = ".".join(parts[:i]) or "the scenario"
             raise SweepError(f"{where}: unknown config path '{key}': {at} has no field '{part}' "
                              f"(fields: {', '.join(names)})")
-        cls = None if indexed else _dataclass_of(typing.get_type_hints(cls)[part])
+        cls = None if indexed else _dataclass_of(cls.model_fields[part].annotation)
     return cls
 
 
 def _dataclass_of(t) -> type | None:
-    if dataclasses.is_dataclass(t):
+    """The config table class `t` names (through Optional), else None."""
+    from pydantic import BaseModel
+
+    if isinstance(t, type) and issubclass(t, BaseModel):
         return t
     if isinstance(t, types.UnionType) or typing.get_origin(t) is typing.Union:
         inner = [a for a in typing.get_args(t) if a is not type(None)]
-        if len(inner) == 1 and dataclasses.is_dataclass(inner[0]):
+        if len(inner) == 1 and isinstance(inner[0], type) and issubclass(inner[0], BaseModel):
             return inner[0]
     return None
 

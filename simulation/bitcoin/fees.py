@@ -7,7 +7,6 @@ valuing a future block (hashprice).
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -86,14 +85,26 @@ class SeriesFees:
     @classmethod
     def from_csv(cls, path: str | Path, column: str = "fees_btc") -> "SeriesFees":
         """Read one column of BTC per block from a CSV file with a header row."""
-        with open(path, newline="") as fh:
-            rows = csv.DictReader(line for line in fh if not line.startswith("#"))
-            if rows.fieldnames is None or column not in rows.fieldnames:
-                raise ValueError(f"series_csv {path}: no column '{column}' (found {rows.fieldnames})")
+        from simulation.timecolumn import read_csv_rows
+
+        header, rows = read_csv_rows(path)
+        if column not in header:
+            raise ValueError(f"{path}: no column '{column}' (columns: {', '.join(header)}); add a '{column}' "
+                             "column (series_csv)")
+        j = header.index(column)
+        values = []
+        for line, row in rows:
+            text = row[j].strip() if j < len(row) else ""
             try:
-                values = [float(r[column]) for r in rows]
-            except ValueError as e:
-                raise ValueError(f"series_csv {path}: column '{column}' must hold numbers ({e})") from None
+                v = float(text)
+            except ValueError:
+                v = math.nan
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"{path}: row {line} has {column}={text!r}; every block needs a number >= 0 BTC "
+                                 "(fill the gap)")
+            values.append(v)
+        if not values:
+            raise ValueError(f"{path}: no rows under the header; give fees per block in BTC")
         return cls(values)
 
     def sample_sat(self, n: int, rng: np.random.Generator) -> list[int]:

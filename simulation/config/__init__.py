@@ -1,9 +1,9 @@
-"""Scenario configuration: the generic TOML loader (`loader`) and the scenario schema (`schema`)."""
+"""Scenario configuration: the TOML loader on pydantic (`loader`), the scenario schema (`schema`)
+and its cross-field and data-file rules (`checks`)."""
 
 from simulation.config.loader import (
-    METADATA_KEYS,
     ConfigError,
-    check_schema,
+    ConfigModel,
     config_from_dict,
     config_hash,
     config_to_dict,
@@ -17,6 +17,6 @@ from simulation.config.schema import Scenario, load_scenario, resolve_scenario
 
 __all__ = [
     "Scenario", "load_scenario", "resolve_scenario",
-    "METADATA_KEYS", "ConfigError", "check_schema", "config_from_dict", "config_hash", "config_to_dict",
+    "ConfigError", "ConfigModel", "config_from_dict", "config_hash", "config_to_dict",
     "describe_schema", "dump_config", "format_override", "load_config", "toml_inline",
 ]

