@@ -125,17 +125,20 @@ class MarketsConfig(ConfigModel):
     ai: AiConfig = _sub(AiConfig, "AI compute market")
 
 
+def _end_after_start(window):
+    """A window of hours (`start_hour`, `end_hour`) must end after it starts."""
+    if window.end_hour <= window.start_hour:
+        raise bad("end_hour", f"must be after start_hour ({window.end_hour} <= {window.start_hour})",
+                  "set end_hour > start_hour")
+    return window
+
+
 class ShockConfig(ConfigModel):
     start_hour: int = _f(0, "first hour of the shock", "h", ge=0)
     end_hour: int = _f(720, "hour the fleet starts to return", "h", ge=1)
     fraction: float = _f(0.5, "share of the rest-of-world fleet offline", ge=0, le=1)
 
-    @model_validator(mode="after")
-    def _window(self):
-        if self.end_hour <= self.start_hour:
-            raise bad("end_hour", f"must be after start_hour ({self.end_hour} <= {self.start_hour})",
-                      "set end_hour > start_hour")
-        return self
+    _window = model_validator(mode="after")(_end_after_start)
 
 
 class RestOfWorldConfig(ConfigModel):
@@ -266,12 +269,7 @@ class HashrateScriptSegment(ConfigModel):
     end_hour: int = _f(1, "first hour after the segment", "h", ge=1)
     factor: float = _f(1.0, "multiple of the baseline hash rate", ge=0)
 
-    @model_validator(mode="after")
-    def _window(self):
-        if self.end_hour <= self.start_hour:
-            raise bad("end_hour", f"must be after start_hour ({self.end_hour} <= {self.start_hour})",
-                      "set end_hour > start_hour")
-        return self
+    _window = model_validator(mode="after")(_end_after_start)
 
 
 class HashrateScriptConfig(ConfigModel):
