@@ -46,6 +46,7 @@ from simulation.grid.dispatch import DispatchResult
 from simulation.grid.history import LmpHistory
 from simulation.markets import expected_rewards, sampled_rewards
 from simulation.markets.finance import HOURS_PER_YEAR
+from simulation.markets.valuation import PriceSample
 
 
 @dataclass(frozen=True)
@@ -342,12 +343,17 @@ class GridPivotModel(mesa.Model):
         """The slow clock: lease offers are placed, then every miner still in the market (the
         AgentSet) reviews its site. Returns the investment events."""
         outlook = self.outlook()
-        sample = lambda row: self.lmp_history.at_bus(int(self.fleet.bus[row]))  # noqa: E731
+        prices: dict[int, PriceSample] = {}  # per bus, sorted once for the review
+
+        def sample(row: int) -> PriceSample:
+            bus = int(self.fleet.bus[row])
+            if bus not in prices:
+                prices[bus] = PriceSample(self.lmp_history.at_bus(bus))
+            return prices[bus]
+
         active = list(self.agents)
         events = list(place_offers(self.drivers.take_contract_offers(), active, self.ledger, outlook, sample))
-        for agent in active:
-            if self.fleet.active[agent.row]:
-                events.extend(review_fleet(agent, self.ledger, outlook, sample(agent.row)))
+        events += review_fleet(active, self.ledger, outlook, sample)
         self.fleet.book_usd[:] = self.ledger.book_usd
         self.fleet.debt_usd[:] = self.ledger.debt_usd
         return events

@@ -41,17 +41,37 @@ def spot_value_usd_per_mwh(price_usd_per_gpu_hour: float, gpu_kw_all_in: np.ndar
         return np.where(kw > 0, price_usd_per_gpu_hour * 1e3 / kw, 0.0)
 
 
+class PriceSample:
+    """A site's recent hourly power prices (USD/MWh), sorted once with their running sums, so the
+    hash margins of many hash values (`hash_margin_usd_per_mwh`) cost a search each; `mean` is
+    the plain mean of the prices in their given order."""
+
+    def __init__(self, prices_usd_per_mwh) -> None:
+        p = np.asarray(prices_usd_per_mwh, float)
+        self.n = p.size
+        self.mean_usd_per_mwh = float(np.mean(p)) if p.size else float("nan")
+        self.sorted_usd_per_mwh = np.sort(p)
+        self.running_sum_usd_per_mwh = np.concatenate([[0.0], np.cumsum(self.sorted_usd_per_mwh)])
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def price_sample(prices_usd_per_mwh) -> PriceSample:
+    """`prices_usd_per_mwh` as a `PriceSample` (itself when it is one)."""
+    return prices_usd_per_mwh if isinstance(prices_usd_per_mwh, PriceSample) else PriceSample(prices_usd_per_mwh)
+
+
 def hash_margin_usd_per_mwh(hashvalue_usd_per_mwh, power_sample_usd_per_mwh) -> np.ndarray:
-    """Mean over the power-price sample of max(v - p, 0) for each hash value v (USD/MWh): what a
-    MWh of flexible hashing earns when it runs only in hours it pays."""
+    """Mean over the power-price sample (prices or a `PriceSample`) of max(v - p, 0) for each hash
+    value v (USD/MWh): what a MWh of flexible hashing earns when it runs only in hours it pays."""
     v = np.atleast_1d(np.asarray(hashvalue_usd_per_mwh, float))
-    p = np.sort(np.asarray(power_sample_usd_per_mwh, float))
-    if p.size == 0:
+    s = price_sample(power_sample_usd_per_mwh)
+    if s.n == 0:
         return np.maximum(v, 0.0)
     # sum over p < v of (v - p) = k v - cumsum(p)[k-1], with k = #p below v
-    csum = np.concatenate([[0.0], np.cumsum(p)])
-    k = np.searchsorted(p, v, side="left")
-    return (k * v - csum[k]) / p.size
+    k = np.searchsorted(s.sorted_usd_per_mwh, v, side="left")
+    return (k * v - s.running_sum_usd_per_mwh[k]) / s.n
 
 
 def hashing_value_usd_per_mw(hashprice_path_usd_per_ph_day, j_per_th: float, power_sample_usd_per_mwh,
@@ -62,10 +82,11 @@ def hashing_value_usd_per_mw(hashprice_path_usd_per_ph_day, j_per_th: float, pow
     net of their capital cost spread over `new_life_years`, is higher."""
     hp = np.asarray(hashprice_path_usd_per_ph_day, float)
     disc = monthly_discount(hp.size, rate_per_year)
-    margin = hash_margin_usd_per_mwh(hashvalue_usd_per_mwh(hp, j_per_th), power_sample_usd_per_mwh)
+    prices = price_sample(power_sample_usd_per_mwh)  # sorted once for both margins
+    margin = hash_margin_usd_per_mwh(hashvalue_usd_per_mwh(hp, j_per_th), prices)
     if new_j_per_th > 0:
         capital = annuity_usd_per_year(new_capex_usd_per_mw, rate_per_year, new_life_years) / HOURS_PER_YEAR
-        new = hash_margin_usd_per_mwh(hashvalue_usd_per_mwh(hp, new_j_per_th), power_sample_usd_per_mwh) - capital
+        new = hash_margin_usd_per_mwh(hashvalue_usd_per_mwh(hp, new_j_per_th), prices) - capital
         margin = np.maximum(margin, new)
     return float(disc @ margin) * HOURS_PER_MONTH
 
