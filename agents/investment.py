@@ -24,7 +24,7 @@ from agents.fleet import row_sum
 from agents.hardware import ASIC_MODELS, NEWEST_ASIC, AsicModel
 from agents.miner import GpuOrder, Lease, MinerAgent
 from simulation.markets.finance import HOURS_PER_MONTH, HOURS_PER_YEAR, lending_capacity_usd
-from simulation.markets.valuation import (contracted_fees_pv_usd, hashing_value_usd_per_mw, hosting_value_usd_per_mw,
+from simulation.markets.valuation import (HashingValue, contracted_fees_pv_usd, hosting_value_usd_per_mw,
                                           own_gpu_value_usd_per_mw, price_sample)
 
 HOURS_PER_WEEK = 168
@@ -54,18 +54,26 @@ class Outlook:
     hosting: object  # HostingConfig
     _values: dict = field(default_factory=dict, compare=False, repr=False)
     _gpu_values: dict = field(default_factory=dict, compare=False, repr=False)
+    _hashing: dict = field(default_factory=dict, compare=False, repr=False)
 
     def hash_value_usd_per_mw(self, bus: int, power_sample, j_per_th: float, months: int, swap: bool) -> float:
-        """`hashing_value_usd_per_mw` over the first `months` of the path on the prices of `bus`
+        """`HashingValue` over the first `months` of the path on the prices of `bus`
         (`swap`: with the option to run the newest ASICs instead), computed once per review."""
         key = (bus, float(j_per_th), int(months), swap)
         v = self._values.get(key)
         if v is None:
-            new = self.newest
-            extra = (new.j_per_th, self.newest_capex_usd_per_mw, self.cfg.asic_life_years) if swap else ()
-            v = self._values[key] = hashing_value_usd_per_mw(self.hashprice_path[:months], j_per_th, power_sample,
-                                                             self.fin.hurdle_rate_per_year, *extra)
+            v = self._values[key] = self._hashing_value(key[1:]).at(power_sample)
         return v
+
+    def _hashing_value(self, key: tuple[float, int, bool]) -> HashingValue:
+        """The `HashingValue` of (J/TH, months, swap), whatever the site (computed once)."""
+        h = self._hashing.get(key)
+        if h is None:
+            j_per_th, months, swap = key
+            extra = (self.newest.j_per_th, self.newest_capex_usd_per_mw, self.cfg.asic_life_years) if swap else ()
+            h = self._hashing[key] = HashingValue(self.hashprice_path[:months], j_per_th, self.fin.hurdle_rate_per_year,
+                                                  *extra)
+        return h
 
     @property
     def newest(self) -> AsicModel:
@@ -207,10 +215,12 @@ def review_fleet(agents: list[MinerAgent], ledger: Ledger, o: Outlook, power_sam
     f.weeks_negative_cash[rows] = np.where(f.cash_usd[rows] < 0, f.weeks_negative_cash[rows] + 1, 0)
     exits = f.weeks_negative_cash[rows] * cfg.period_hours >= cfg.exit_after_weeks * HOURS_PER_WEEK
     may_convert, may_buy = _screen(agents, rows, o, power_samples)
+    acts = losing.any(axis=1) | exits | may_convert | may_buy
     events: list[InvestmentEvent] = []
     for i, agent in enumerate(agents):
-        events += _review_miner(agent, ledger, o, power_samples, np.flatnonzero(losing[i]), bool(exits[i]),
-                                bool(may_convert[i]), bool(may_buy[i]))
+        if acts[i] or agent.state.leases or agent.state.gpu_orders:
+            events += _review_miner(agent, ledger, o, power_samples, np.flatnonzero(losing[i]), bool(exits[i]),
+                                    bool(may_convert[i]), bool(may_buy[i]))
     return events
 
 
