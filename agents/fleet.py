@@ -181,7 +181,8 @@ class Fleet:
     def hashing_th_s(self) -> np.ndarray:
         """(n, C) TH/s running: cleared MW x 1e6 / (J/TH)."""
         jpt = self.asic_j_per_th
-        return np.divide(self.cleared_mw[:, SLOT_HASH0:] * 1e6, jpt, out=np.zeros_like(jpt), where=jpt > 0)
+        has = jpt > 0  # (0 where there are no ASICs)
+        return np.where(has, self.cleared_mw[:, SLOT_HASH0:] * 1e6 / np.where(has, jpt, 1.0), 0.0)
 
     @property
     def margin_usd(self) -> np.ndarray:

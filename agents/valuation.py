@@ -31,13 +31,15 @@ class MarketSignals:
 
 
 def slot_values(fleet: Fleet, idx: np.ndarray, s: MarketSignals) -> tuple[np.ndarray, np.ndarray]:
-    """(available MW, value USD/MWh) of every bid slot of miners `idx`, shapes (len(idx), S).
+    """(available MW, value USD/MWh) of every bid slot of miners `idx` (an index array or a slice
+    of rows), shapes (len(idx), S).
 
     Hashing is worth the hashprice converted at each cohort's J/TH; own-GPU AI the GPU-hour price
     over each GPU's all-in kW; hosted inference is the tenant's firm load (the value of lost load);
     hosted training is deferrable, worth its lease fee per MWh plus the penalty it avoids.
     """
-    n, S = len(idx), fleet.n_slots
+    active = fleet.active[idx]
+    n, S = len(active), fleet.n_slots
     avail = np.zeros((n, S))
     value = np.zeros((n, S))
     avail[:, SLOT_FIRM] = fleet.firm_mw[idx]
@@ -48,8 +50,8 @@ def slot_values(fleet: Fleet, idx: np.ndarray, s: MarketSignals) -> tuple[np.nda
     value[:, SLOT_SPOT] = spot_value_usd_per_mwh(s.ai_price_usd_per_gpu_hour, fleet.gpu_kw[idx])
     avail[:, SLOT_HASH0:] = fleet.asic_mw[idx]
     value[:, SLOT_HASH0:] = hash_value_usd_per_mwh(s.hashprice_usd_per_ph_day, fleet.asic_j_per_th[idx])
-    active = fleet.active[idx][:, None]
-    return avail * active, value
+    avail *= active[:, None]
+    return avail, value
 
 
 def fit_to_interconnect(mw: np.ndarray, price: np.ndarray, interconnect_mw: np.ndarray) -> np.ndarray:

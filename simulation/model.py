@@ -194,7 +194,6 @@ class GridPivotModel(mesa.Model):
                     a.strategy = strategy
         for a in miners:
             a.refresh_leases(0)
-        self._rows = np.arange(self.fleet.n)
         # the fleet rows of each group, and of all offering groups, as slices where contiguous
         self._group_rows = [_as_slice(idx) for _, idx in self.strategy_groups]
         self._offer_rows = _as_slice(np.sort(np.concatenate(
@@ -257,7 +256,7 @@ class GridPivotModel(mesa.Model):
         if self.decisions == "agents":
             self.agents.do("bid", s)
             return f.bid_mw, f.bid_usd_per_mwh
-        avail, value = slot_values(f, self._rows, s)  # every miner's slots, valued once
+        avail, value = slot_values(f, slice(None), s)  # every miner's slots, valued once
         for (strategy, idx), rows in zip(self.strategy_groups, self._group_rows):
             if strategy.decides_by_offer():
                 f.bid_mw[rows], f.bid_usd_per_mwh[rows] = strategy.offer(f, idx, s, avail[rows], value[rows])
