@@ -443,20 +443,22 @@ def _opening_balance_sheet(specs: list[MinerSpec], sc: Scenario) -> Ledger:
     fin, inv, h = sc.finance, sc.investment, sc.markets.ai.hosting
     ledger = Ledger(len(specs), fin.interest_rate_per_year, fin.loan_years)
     asic_life_h = inv.asic_life_years * HOURS_PER_YEAR
+    gpu_life_h = inv.gpu_life_years * HOURS_PER_YEAR
+    assets = []  # (owner, USD, life h, kind, tag, start hour, age h), miner by miner
     for r, s in enumerate(specs):
         for c, co in enumerate(s.cohorts):
             model = ASIC_MODELS.get(co.model)
             usd_per_th = model.usd_per_th if model is not None else 0.0
-            ledger.add_asset(r, co.units * co.th_per_unit * usd_per_th, asic_life_h, kind=ASIC, tag=c,
-                             age_hours=co.age_h)
-        gpu_life_h = inv.gpu_life_years * HOURS_PER_YEAR
+            assets.append((r, co.units * co.th_per_unit * usd_per_th, asic_life_h, ASIC, c, 0, co.age_h))
         gpu_mw = s.gpu_units * s.gpu_kw / 1e3
-        ledger.add_asset(r, s.gpu_units * s.gpu_usd, gpu_life_h, kind=GPU, tag=-1)
-        ledger.add_asset(r, gpu_mw * inv.ai_site_capex_usd_per_mw, gpu_life_h, kind=RETROFIT, tag=-1)
+        assets.append((r, s.gpu_units * s.gpu_usd, gpu_life_h, GPU, -1, 0, 0.0))
+        assets.append((r, gpu_mw * inv.ai_site_capex_usd_per_mw, gpu_life_h, RETROFIT, -1, 0, 0.0))
         for lease in s.leases:
-            ledger.add_asset(r, lease.facility_mw * h.retrofit_usd_per_mw * (1 - h.tenant_capex_share),
-                             lease.end_hour - lease.start_hour, kind=RETROFIT, tag=-2, start_hour=lease.start_hour)
-        ledger.borrow(r, fin.initial_debt_share * float(ledger.book_usd[r]))
+            assets.append((r, lease.facility_mw * h.retrofit_usd_per_mw * (1 - h.tenant_capex_share),
+                           lease.end_hour - lease.start_hour, RETROFIT, -2, lease.start_hour, 0.0))
+    owner, usd, life, kind, tag, start, age = zip(*assets)
+    ledger.add_assets(owner, usd, life, kinds=kind, tags=tag, start_hours=start, age_hours=age)
+    ledger.borrow_each(np.arange(len(specs)), fin.initial_debt_share * ledger.book_usd)
     return ledger
 
 
