@@ -230,11 +230,13 @@ def _screen(agents: list[MinerAgent], rows: np.ndarray, o: Outlook, power_sample
     over the fleet at once (with a hair of slack: the rules themselves decide)."""
     f, cfg, m = agents[0].fleet, o.cfg, o.newest
     committed_ai = f.firm_mw[rows] + f.training_mw[rows] + f.gpu_mw[rows] + f.converting_mw[rows]
-    step_mw = np.minimum(cfg.convert_step_mw, f.interconnect_mw[rows] - committed_ai)
-    gpu_kw = f.gpu_kw[rows]
     with np.errstate(divide="ignore", invalid="ignore"):
-        step_mw = np.trunc(step_mw * 1e3 / gpu_kw) * gpu_kw / 1e3  # whole GPUs
-    may_convert = np.array([a.strategy.builds_ai for a in agents]) & (step_mw >= 1.0 - 1e-9)
+        _, step_mw, gpu_usd, retrofit_usd = gpu_step(f.interconnect_mw[rows] - committed_ai, f.gpu_kw[rows],
+                                                      np.array([a.state.gpu_usd for a in agents]), cfg)
+    # `fund` takes at least the down payment from cash
+    down_payment = o.fin.down_payment_share * (gpu_usd + retrofit_usd)
+    may_convert = (np.array([a.strategy.builds_ai for a in agents]) & (step_mw >= 1.0 - 1e-9)
+                   & (f.cash_usd[rows] >= down_payment * (1.0 - 1e-9)))
     for i in np.flatnonzero(may_convert):
         a = agents[i]
         may_convert[i] = own_gpu_value_usd_per_mw_at(a, o, mean_power_usd_per_mwh(a, power_samples(a.row))) > 0
@@ -295,28 +297,35 @@ def _free_mw(agent: MinerAgent) -> float:
     return float(f.interconnect_mw[r] - f.asic_mw_of(r).sum() - agent.committed_ai_mw)
 
 
+def gpu_step(room_mw, gpu_kw, gpu_usd, cfg):
+    """What one conversion step buys: whole GPUs of `gpu_kw` (all-in) within `convert_step_mw`
+    and the interconnect `room_mw` left: (GPUs, facility MW, USD for the GPUs, USD for the
+    retrofit); scalars or arrays over miners."""
+    mw = np.minimum(cfg.convert_step_mw, room_mw)
+    units = np.trunc(mw * 1e3 / gpu_kw)
+    mw = units * gpu_kw / 1e3
+    return units, mw, units * gpu_usd, mw * cfg.ai_site_capex_usd_per_mw
+
+
 def _convert_to_own_gpus(agent, ledger, o: Outlook, power_sample, power) -> list[InvestmentEvent]:
     f, r, cfg = agent.fleet, agent.row, o.cfg
     gpu_value = own_gpu_value_usd_per_mw_at(agent, o, power)
     if gpu_value <= 0:
         return []
-    mw = min(cfg.convert_step_mw, float(f.interconnect_mw[r]) - agent.committed_ai_mw)
-    units = int(mw * 1e3 / f.gpu_kw[r])
-    mw = units * f.gpu_kw[r] / 1e3
-    if mw < 1.0:
+    units, mw, gpu_usd, retrofit_usd = gpu_step(float(f.interconnect_mw[r]) - agent.committed_ai_mw,
+                                                float(f.gpu_kw[r]), agent.state.gpu_usd, cfg)
+    if not mw >= 1.0:
         return []
     months = round(cfg.gpu_lead_time_weeks * 7 / 30.44 + cfg.gpu_life_years * 12)
     hash_value, taken = hashing_block_value_usd(agent, mw, months, o, power_sample)
     if gpu_value * mw <= hash_value:
         return []
-    gpu_usd = units * agent.state.gpu_usd
-    retrofit_usd = mw * cfg.ai_site_capex_usd_per_mw
     start = o.hour + cfg.gpu_lead_time_weeks * HOURS_PER_WEEK
     if not fund(agent, ledger, gpu_usd + retrofit_usd, o, o.hour, repay_from_hour=start, loan_years=cfg.gpu_life_years):
         return []
     ledger.add_asset(r, gpu_usd, cfg.gpu_life_years * HOURS_PER_YEAR, kind=GPU, start_hour=start)
     ledger.add_asset(r, retrofit_usd, cfg.gpu_life_years * HOURS_PER_YEAR, kind=RETROFIT, start_hour=start)
-    agent.state.gpu_orders.append(GpuOrder(units, start, mw))
+    agent.state.gpu_orders.append(GpuOrder(int(units), start, mw))
     events = [InvestmentEvent(o.hour, agent.name, "gpu_order", mw, gpu_usd + retrofit_usd)]
     for c, part in taken:
         _retire(agent, ledger, c, part, o.hour, events, for_ai=True)

@@ -30,7 +30,9 @@ MESA_REPORTERS = ("network_eh_s", "local_eh_s", "difficulty", "btc_price_usd", "
 class _Panel:
     """Hour-by-entity rows (miners or buses): each record adds one row of `width` values per
     column, kept in preallocated (rows, width) blocks; `take` hands them over in long form
-    (hour, entity, columns...) and starts new blocks, so nothing is copied twice."""
+    (hour, entity, columns...) as views of the blocks, which the next rows reuse (whoever
+    takes them copies what it keeps: the run log's writer does), so a run's log rows are
+    written into the same memory week after week."""
 
     def __init__(self, key: str, width: int) -> None:
         self.key = key
@@ -41,7 +43,7 @@ class _Panel:
     def add(self, hour: int, cols: dict[str, np.ndarray]) -> None:
         n = len(self._hours)
         if self._blocks is None:
-            self._blocks = {k: np.empty((24, self.width), np.asarray(v).dtype) for k, v in cols.items()}
+            self._blocks = {k: np.empty((168, self.width), np.asarray(v).dtype) for k, v in cols.items()}
         elif n == len(next(iter(self._blocks.values()))):
             self._blocks = {k: np.concatenate([b, np.empty_like(b)]) for k, b in self._blocks.items()}
         for k, v in cols.items():
@@ -55,7 +57,7 @@ class _Panel:
         out = {"hour": np.repeat(np.array(self._hours, np.int64), self.width),
                self.key: np.tile(np.arange(self.width), n),
                **{k: b[:n].reshape(-1) for k, b in self._blocks.items()}}
-        self._hours, self._blocks = [], None
+        self._hours = []
         return out
 
 
@@ -247,7 +249,9 @@ class HourRecorder:
 
     # ------------------------------------------------------------------------------------------
     def drain(self) -> dict[str, dict[str, np.ndarray]]:
-        """Hand over everything buffered since the last drain, one column dict per table."""
+        """Hand over everything buffered since the last drain, one column dict per table. The
+        agent and bus columns are views of buffers the next hours overwrite: copy what you keep
+        past the next `record` (`TableWriter.append` copies)."""
         out = {}
         for name, table in self.tables.items():
             cols = table.take()
