@@ -5,7 +5,7 @@ Pure numpy over a group of miners (rows `idx` of a `Fleet`); strategies build on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +28,24 @@ class MarketSignals:
     grid_stress: bool  # a likely system peak (4CP window) or scarcity hour
     voll_usd_per_mwh: float  # bids at this price are price-taking (firm) load
     checkpoint_usd_per_mw: float  # cost of pausing 1 MW of training
+    _values: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def hash_values_usd_per_mwh(self, fleet: Fleet) -> np.ndarray:
+        """(miners, cohorts): what a MWh hashing earns on each ASIC cohort of `fleet` at the
+        hashprice; computed once an hour (bids and settlement both use it; a fleet's ASICs do
+        not change within an hour)."""
+        key = ("hash", id(fleet), self.hashprice_usd_per_ph_day)
+        if key not in self._values:
+            self._values[key] = hash_value_usd_per_mwh(self.hashprice_usd_per_ph_day, fleet.asic_j_per_th)
+        return self._values[key]
+
+    def spot_values_usd_per_mwh(self, fleet: Fleet) -> np.ndarray:
+        """Per miner of `fleet`: what a MWh of own GPUs earns selling GPU-hours at the spot
+        price; computed once an hour."""
+        key = ("spot", id(fleet), self.ai_price_usd_per_gpu_hour)
+        if key not in self._values:
+            self._values[key] = spot_value_usd_per_mwh(self.ai_price_usd_per_gpu_hour, fleet.gpu_kw)
+        return self._values[key]
 
 
 def slot_values(fleet: Fleet, idx: np.ndarray, s: MarketSignals) -> tuple[np.ndarray, np.ndarray]:
@@ -47,9 +65,9 @@ def slot_values(fleet: Fleet, idx: np.ndarray, s: MarketSignals) -> tuple[np.nda
     value[:, SLOT_FIRM] = s.voll_usd_per_mwh
     value[:, SLOT_TRAINING] = fleet.lease_value_usd_per_mwh[idx] + fleet.penalty_usd_per_mwh[idx]
     avail[:, SLOT_SPOT] = fleet.gpu_mw[idx] * s.ai_demand_fraction
-    value[:, SLOT_SPOT] = spot_value_usd_per_mwh(s.ai_price_usd_per_gpu_hour, fleet.gpu_kw[idx])
+    value[:, SLOT_SPOT] = s.spot_values_usd_per_mwh(fleet)[idx]
     avail[:, SLOT_HASH0:] = fleet.asic_mw[idx]
-    value[:, SLOT_HASH0:] = hash_value_usd_per_mwh(s.hashprice_usd_per_ph_day, fleet.asic_j_per_th[idx])
+    value[:, SLOT_HASH0:] = s.hash_values_usd_per_mwh(fleet)[idx]
     avail *= active[:, None]
     return avail, value
 
