@@ -76,13 +76,41 @@ def fit_to_interconnect(mw: np.ndarray, price: np.ndarray, interconnect_mw: np.n
     """Cut bids to the interconnect, keeping the highest-priced blocks (ties: slot order).
 
     Returns the MW per slot whose running total, in descending price order, stays within each
-    miner's interconnect capacity.
+    miner's interconnect capacity. Most rows already stand in that order (slots are laid out
+    best first) and are cut as they are; the others are sorted first.
     """
-    n, slots = mw.shape
-    order = np.argsort(-price, axis=1, kind="stable")
-    flat = (order + (np.arange(n) * slots)[:, None]).ravel()  # flat indices: rows stay short and many
-    sorted_mw = np.ascontiguousarray(mw).ravel()[flat].reshape(n, slots)
-    room_before = interconnect_mw[:, None] - (running_sum(sorted_mw) - sorted_mw)
-    fitted = np.empty(n * slots)
-    fitted[flat] = np.clip(np.minimum(sorted_mw, room_before), 0.0, None).ravel()
-    return fitted.reshape(n, slots)
+    fitted = _cut(mw, interconnect_mw)
+    unsorted = np.flatnonzero(~_in_price_order(mw, price))
+    if len(unsorted):
+        order = np.argsort(-price[unsorted], axis=1, kind="stable")
+        cut = _cut(np.take_along_axis(mw[unsorted], order, axis=1), interconnect_mw[unsorted])
+        back = np.empty_like(cut)
+        np.put_along_axis(back, order, cut, axis=1)
+        fitted[unsorted] = back
+    return fitted
+
+
+def _cut(mw: np.ndarray, interconnect_mw: np.ndarray) -> np.ndarray:
+    """MW per slot of bids taken in slot order (left to right) while the interconnect has room."""
+    before = running_sum(mw)
+    before -= mw  # MW taken by the slots before
+    room = np.subtract(interconnect_mw[:, None], before, out=before)
+    return np.clip(np.minimum(mw, room, out=room), 0.0, None, out=room)
+
+
+def _in_price_order(mw: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """Rows whose bidding slots stand in descending price order (ties in slot order), bidding
+    no negative MW. A slot bidding +0 MW adds nothing to a running total wherever it stands, so
+    it is left out: such a row is cut the same in slot order as in price order."""
+    bidding = mw != 0
+    key = np.where(bidding, price, np.inf).T.copy()  # slot by slot, each contiguous
+    idle = ~bidding.T
+    lowest = key[0].copy()  # the lowest bidding price so far
+    ok = np.ones(len(mw), bool)
+    for j in range(1, len(key)):
+        ok &= (key[j] <= lowest) | idle[j]
+        np.minimum(lowest, key[j], out=lowest)
+    negative = np.signbit(mw)  # (or -0)
+    if negative.any():
+        ok &= ~negative.any(axis=1)
+    return ok
