@@ -58,8 +58,8 @@ def slot_values(fleet: Fleet, idx: np.ndarray, s: MarketSignals) -> tuple[np.nda
     """
     active = fleet.active[idx]
     n, S = len(active), fleet.n_slots
-    avail = np.zeros((n, S))
-    value = np.zeros((n, S))
+    avail = np.empty((n, S))  # (every slot is written below)
+    value = np.empty((n, S))
     avail[:, SLOT_FIRM] = fleet.firm_mw[idx]
     avail[:, SLOT_TRAINING] = fleet.training_mw[idx]
     value[:, SLOT_FIRM] = s.voll_usd_per_mwh

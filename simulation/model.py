@@ -198,6 +198,8 @@ class GridPivotModel(mesa.Model):
         self._group_rows = [_as_slice(idx) for _, idx in self.strategy_groups]
         self._offer_rows = _as_slice(np.sort(np.concatenate(
             [idx for strategy, idx in self.strategy_groups if strategy.decides_by_offer()] + [np.zeros(0, int)])))
+        # the buses with miners, and each miner's among them (forecasts are made there only)
+        self._miner_buses, self._at_miner_bus = np.unique(self.fleet.bus, return_inverse=True)
         self.enrolled = np.zeros(self.fleet.n, bool)
         for strategy, idx in self.strategy_groups:
             self.enrolled[idx] = strategy.demand_response
@@ -243,7 +245,7 @@ class GridPivotModel(mesa.Model):
             hashprice_usd_per_ph_day=self.bitcoin.hashprice_usd_per_ph_day(inputs.btc_price_usd),
             ai_price_usd_per_gpu_hour=inputs.ai_price_usd_per_gpu_hour,
             ai_demand_fraction=inputs.ai_demand_fraction,
-            lmp_forecast_usd_per_mwh=self.lmp_history.day_ahead()[self.fleet.bus],
+            lmp_forecast_usd_per_mwh=self.lmp_history.day_ahead(self._miner_buses)[self._at_miner_bus],
             grid_stress=bool(inputs.near_peak or scarce),
             voll_usd_per_mwh=sc.grid.voll_usd_per_mwh,
             checkpoint_usd_per_mw=sc.markets.ai.hosting.checkpoint_usd_per_mw)
