@@ -147,7 +147,11 @@ class Fleet:
     @property
     def capacity_mw(self) -> np.ndarray:
         """Power the miner could draw this hour: installed load capped by the interconnect."""
-        return np.minimum(self.interconnect_mw, row_sum(self.asic_mw) + self.gpu_mw + self.hosted_mw) * self.active
+        return self.capacity_mw_with(row_sum(self.asic_mw))
+
+    def capacity_mw_with(self, asic_total_mw: np.ndarray) -> np.ndarray:
+        """`capacity_mw` from each miner's ASIC MW (`row_sum(asic_mw)`), for a caller that has it."""
+        return np.minimum(self.interconnect_mw, asic_total_mw + self.gpu_mw + self.hosted_mw) * self.active
 
     @property
     def hash_mw(self) -> np.ndarray:

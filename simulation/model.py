@@ -66,6 +66,7 @@ class Mined:
     blocks: list
     retargets: list  # difficulty adjustments in this hour's blocks
     hashing_th_s: np.ndarray  # (miners, cohorts) TH/s our miners ran
+    miner_th_s: np.ndarray  # per miner, TH/s (the row sums of hashing_th_s)
     local_th_s: float
     row_th_s: float  # the rest of the world
     network_hs: float
@@ -316,8 +317,8 @@ class GridPivotModel(mesa.Model):
         local_th_s = float(hashing_th_s.sum())
         network_hs = (local_th_s + row_th_s) * 1e12
         blocks, retargets = b.mine(3600, network_hs)
-        return Mined(blocks, retargets, hashing_th_s, local_th_s, row_th_s, network_hs, b.pool_shares,
-                     b.network.difficulty, b.network.height)
+        return Mined(blocks, retargets, hashing_th_s, row_sum(hashing_th_s), local_th_s, row_th_s, network_hs,
+                     b.pool_shares, b.network.difficulty, b.network.height)
 
     def settle(self, inputs: HourInputs, s: MarketSignals, dispatch: DispatchResult, mined: Mined,
                prev_training_mw: np.ndarray) -> np.ndarray:
@@ -325,8 +326,7 @@ class GridPivotModel(mesa.Model):
         BTC each miner won this hour."""
         f, sc = self.fleet, self.config
         reward_btc = np.array([(b.subsidy_sat + b.fees_sat) / 1e8 for b in mined.blocks])
-        miner_th_s = row_sum(mined.hashing_th_s)
-        shares = np.append(miner_th_s, mined.row_th_s) / max(mined.local_th_s + mined.row_th_s, 1e-30)
+        shares = np.append(mined.miner_th_s, mined.row_th_s) / max(mined.local_th_s + mined.row_th_s, 1e-30)
         if sc.bitcoin.rewards == "sampled":
             won = sampled_rewards(reward_btc, shares, self._reward_rng)
         else:

@@ -104,7 +104,8 @@ class HourRecorder:
         # per-miner MW, computed once for the hourly, agent and bus tables
         drawn = f.drawn_mw
         hash_mw, ai_mw = f.hash_mw * f.active, f.ai_mw * f.active
-        curtailed = np.maximum(f.capacity_mw - drawn, 0.0)
+        asic_mw = row_sum(f.asic_mw)
+        curtailed = np.maximum(f.capacity_mw_with(asic_mw) - drawn, 0.0)
         hosting_mw = f.hosting_running_mw * f.active
         mw_hashing, mw_ai = float(hash_mw.sum()), float(ai_mw.sum())
         demand = r.inputs.bus_demand_mw
@@ -141,7 +142,7 @@ class HourRecorder:
             "mw_lease": float((f.lease_mw * f.active).sum()),
             "mw_own_gpu": float(((f.gpu_mw + f.gpu_on_order_mw) * f.active).sum()),
             "mw_committed_ai": float(((f.lease_mw + f.gpu_mw + f.gpu_on_order_mw) * f.active).sum()),
-            "mw_asic": float((row_sum(f.asic_mw) * f.active).sum()),
+            "mw_asic": float((asic_mw * f.active).sum()),
             "demand_mw": demand_mw,
             "consumer_shed_mwh": shed,
             "miner_unserved_mwh": float(r.miner_unserved_mw),
@@ -272,6 +273,6 @@ def _entity_shares(mined) -> np.ndarray:
     total = mined.local_th_s + mined.row_th_s
     if total <= 0:
         return np.array([1.0])
-    ours = row_sum(mined.hashing_th_s)
+    ours = mined.miner_th_s
     pools = mined.pool_shares * mined.row_th_s
     return np.concatenate([ours, pools]) / total
