@@ -204,10 +204,10 @@ def review_fleet(agents: list[MinerAgent], ledger: Ledger, o: Outlook, power_sam
     What applies to every miner (its ASICs age; its weeks of negative cash are counted) and which
     miners a rule can concern (`_screen`) are computed for the fleet at once; the rules then run
     per miner, only where they can act."""
+    agents = [a for a in agents if a.fleet.active[a.row]]
     if not agents:
         return []
     f, cfg = agents[0].fleet, o.cfg
-    agents = [a for a in agents if f.active[a.row]]
     rows = np.array([a.row for a in agents], np.int64)
     running = f.asic_units[rows] > 0
     f.asic_age_h[rows] += cfg.period_hours * running
@@ -232,10 +232,10 @@ def _screen(agents: list[MinerAgent], rows: np.ndarray, o: Outlook, power_sample
     committed_ai = f.firm_mw[rows] + f.training_mw[rows] + f.gpu_mw[rows] + f.converting_mw[rows]
     with np.errstate(divide="ignore", invalid="ignore"):
         _, step_mw, gpu_usd, retrofit_usd = gpu_step(f.interconnect_mw[rows] - committed_ai, f.gpu_kw[rows],
-                                                      np.array([a.state.gpu_usd for a in agents]), cfg)
+                                                      np.array([a.state.gpu_usd for a in agents], float), cfg)
     # `fund` takes at least the down payment from cash
     down_payment = o.fin.down_payment_share * (gpu_usd + retrofit_usd)
-    may_convert = (np.array([a.strategy.builds_ai for a in agents]) & (step_mw >= 1.0 - 1e-9)
+    may_convert = (np.array([a.strategy.builds_ai for a in agents], bool) & (step_mw >= 1.0 - 1e-9)
                    & (f.cash_usd[rows] >= down_payment * (1.0 - 1e-9)))
     for i in np.flatnonzero(may_convert):
         a = agents[i]

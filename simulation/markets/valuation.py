@@ -43,7 +43,7 @@ def spot_value_usd_per_mwh(price_usd_per_gpu_hour: float, gpu_kw_all_in: np.ndar
 
 class PriceSample:
     """A site's recent hourly power prices (USD/MWh), sorted once with their running sums, so the
-    hash margins of many hash values (`hash_margin_usd_per_mwh`) cost a search each; `mean` is
+    hash margins of many hash values (`hash_margin_usd_per_mwh`) cost a search each; its mean is
     the plain mean of the prices in their given order."""
 
     def __init__(self, prices_usd_per_mwh) -> None:
