@@ -54,7 +54,9 @@ ENTER_COLUMNS = 200
 #: at an hour's end, working columns at a bound leave when their reduced cost exceeds this (USD/MWh) ...
 KEEP_USD_PER_MWH = 2.0
 #: ... and the ones furthest from their margin leave while the working LP holds more than this
-KEEP_COLUMNS = 150
+KEEP_COLUMNS = 200
+#: a line leaves the working LP after this many hours without binding
+LINE_IDLE_HOURS = 24
 #: an artificial column costs this many times the largest real cost
 ARTIFICIAL_COST_FACTOR = 100.0
 #: artificials above this (MW) at the end mean the whole LP is infeasible
@@ -98,9 +100,9 @@ class SiftingLp:
         self._ptdf = np.zeros((0, nb))  # their PTDF rows
         self._h = new_highs()
         self._big = 0.0
-        self._cols = np.zeros(0, np.int64)  # the working LP's columns: whole-LP column, -1 for an artificial
+        self._cols = np.zeros(0, np.int64)  # the working LP's columns: whole-LP column, or -1 - row for an artificial
+        self._idle = np.zeros(0, np.int64)  # per line in the working LP: hours since it last bound
         self._lmp = None  # last prices (None before the first hour)
-        self._merit = 0.0  # the merit-order price with them
         self._add_rows(np.array([0.0]), np.array([0.0]), [], np.zeros(0, np.int64))  # the balance row
         self.rounds_total = 0
 
@@ -130,12 +132,10 @@ class SiftingLp:
         n = len(cost)
         self._hour = (cost, lo, hi, bus, sign, demand_mw)
         self._big = max(self._big, ARTIFICIAL_COST_FACTOR * max(1.0, float(np.abs(cost).max(initial=0.0))))
-        # columns outside the working LP: at the bound the last prices pick, moved by how much
-        # the merit order's price moved since
-        merit = merit_order_price(cost, lo, hi, sign, demand_mw.sum())
+        # columns outside the working LP: at the bound the last prices pick
         if self._lmp is None:
-            self._lmp, self._merit = np.full(g.n_bus, merit), merit
-        r = cost - sign * (self._lmp[bus] + (merit - self._merit))
+            self._lmp = np.full(g.n_bus, merit_order_price(cost, lo, hi, sign, demand_mw.sum()))
+        r = cost - sign * self._lmp[bus]
         x_fixed = np.where(r < 0, hi, lo)
         working = np.zeros(n, bool)
         real = self._cols >= 0
@@ -172,8 +172,9 @@ class SiftingLp:
         feasible = bool(value[~real].max(initial=0.0) <= ARTIFICIAL_TOL_MW)
         working_columns = int(real.sum())
         if feasible:
-            self._lmp, self._merit = pi, merit
+            self._lmp = pi
             self._prune(np.abs(r))
+            self._drop_idle_lines(np.asarray(sol.row_dual)[1:])
         return SiftedSolution(x=x, lmp_usd_per_mwh=pi, line_flow_mw=flow, feasible=feasible,
                               working_columns=working_columns, rounds=rounds)
 
@@ -265,7 +266,7 @@ class SiftingLp:
         a = 2 * n
         self._h.addCols(a, np.full(a, self._big), np.zeros(a), np.full(a, _INF), a, np.arange(a, dtype=np.int32),
                         (k0 + np.repeat(np.arange(n), 2)).astype(np.int32), np.tile([1.0, -1.0], n))
-        self._cols = np.concatenate([self._cols, np.full(a, -1)])
+        self._cols = np.concatenate([self._cols, -1 - (k0 + np.repeat(np.arange(n), 2))])
 
     def _add_lines(self, lines: np.ndarray) -> None:
         """Overloaded lines join the working LP (warm); they stay for the hours after."""
@@ -273,6 +274,7 @@ class SiftingLp:
         k0 = len(self.lines)
         self.lines.extend(lines)
         self._ptdf = np.vstack([self._ptdf, [self.ptdf_row(l) for l in lines]])
+        self._idle = np.concatenate([self._idle, np.zeros(len(lines), np.int64)])
         row_lo, row_hi = self._row_bounds(np.arange(k0, len(self.lines)))
         self._add_rows(row_lo, row_hi, lines, self._cols)
 
@@ -296,6 +298,33 @@ class SiftingLp:
             keep = np.ones(len(self._cols), bool)
             keep[real[go]] = False
             self._cols = self._cols[keep]
+
+    def _drop_idle_lines(self, line_dual: np.ndarray) -> None:
+        """Lines that have not bound for LINE_IDLE_HOURS leave the working LP with their
+        artificials (when their row's slack is basic, so the basis stays valid); a line that
+        binds again comes back the lazy way."""
+        self._idle = np.where(line_dual != 0.0, 0, self._idle + 1)
+        b = np.asarray(self._h.getBasicVariables()[1])
+        slack_basic = np.zeros(1 + len(self.lines), bool)
+        slack_basic[-1 - b[b < 0]] = True
+        go = np.flatnonzero((self._idle > LINE_IDLE_HOURS) & slack_basic[1:])
+        if not go.size:
+            return
+        rows = 1 + go
+        art = np.flatnonzero(np.isin(-1 - self._cols, rows) & (self._cols < 0))
+        self._h.deleteCols(len(art), art.astype(np.int32))
+        self._h.deleteRows(len(rows), rows.astype(np.int32))
+        keep_col = np.ones(len(self._cols), bool)
+        keep_col[art] = False
+        cols = self._cols[keep_col]
+        is_art = cols < 0
+        cols[is_art] = -1 - (-1 - cols[is_art] - np.searchsorted(rows, -1 - cols[is_art]))  # rows renumbered
+        self._cols = cols
+        keep = np.ones(len(self.lines), bool)
+        keep[go] = False
+        self.lines = [l for l, k in zip(self.lines, keep) if k]
+        self._ptdf = self._ptdf[keep]
+        self._idle = self._idle[keep]
 
     def _run(self) -> None:
         h = self._h
