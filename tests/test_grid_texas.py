@@ -327,7 +327,7 @@ def test_lazy_ptdf_form_gives_the_full_formulations_prices_flows_and_emissions(t
         np.testing.assert_allclose(lme_b, lme_a, rtol=0, atol=1e-6)
         congested_hours += bool(a.congested.any())
     assert congested_hours >= 5
-    assert 0 < len(lazy._sifting.lines) < 100  # a few dozen of 3,206 lines ever entered the LP
+    assert 0 < len(lazy.sifting.lines) < 100  # a few dozen of 3,206 lines ever entered the LP
 
 
 def test_zones_placement_spreads_miners_by_the_given_shares():

@@ -211,8 +211,10 @@ class Dispatcher:
         self._pool_size = np.zeros(nb, np.int64)
         self._n_pool = 0
         self._pool_bus = np.zeros(0, np.int64)
+        #: the PTDF form's working LP (its `lines`, `rounds_total`, `columns_total`), else None
+        self.sifting: SiftingLp | None = None
         if self._lazy:  # columns [segments, shed per bus, the pool], priced in a working LP
-            self._sifting = SiftingLp(g, _new_highs)
+            self.sifting = SiftingLp(g, _new_highs)
             self._c_pool = ng + nb
             self._col_bus = np.concatenate([g.gen_bus[self._seg_gen], np.arange(nb)])
             self._col_co2 = np.concatenate([self._seg_co2, np.zeros(nb)])
@@ -403,11 +405,11 @@ class Dispatcher:
         lo_all = np.concatenate([lo, np.zeros(n)])
         bus = np.concatenate([self._col_bus, self._pool_bus])
         sign = np.concatenate([np.ones(len(self._col_bus)), -np.ones(n)])
-        sol = self._sifting.solve(cost, lo_all, hi_all, bus, sign, d)
+        sol = self.sifting.solve(cost, lo_all, hi_all, bus, sign, d)
         status = "optimal"
         if not sol.feasible and lo[:self._n_seg].any():
             lo_all[:self._n_seg] = 0.0
-            sol = self._sifting.solve(cost, lo_all, hi_all, bus, sign, d)
+            sol = self.sifting.solve(cost, lo_all, hi_all, bus, sign, d)
             status = "optimal_without_min"
         if not sol.feasible:
             raise RuntimeError("dispatch: the hour has no feasible dispatch even with demand shed; please report this")
@@ -446,7 +448,7 @@ class Dispatcher:
         response of the basis HiGHS ended with.
         """
         if self._lazy:
-            return self._sifting.marginal(self._co2_columns)
+            return self.sifting.marginal(self._co2_columns)
         h = self._h
         basic = np.asarray(h.getBasicVariables()[1])
         rate = np.zeros(len(basic))

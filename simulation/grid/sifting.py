@@ -104,7 +104,9 @@ class SiftingLp:
         self._idle = np.zeros(0, np.int64)  # per line in the working LP: hours since it last bound
         self._lmp = None  # last prices (None before the first hour)
         self._add_rows(np.array([0.0]), np.array([0.0]), [], np.zeros(0, np.int64))  # the balance row
-        self.rounds_total = 0
+        self.rounds_total = 0  # working solves, all hours
+        self.columns_total = 0  # working LP's real columns at each hour's optimum, summed
+        self.hours = 0
 
     # -- network ---------------------------------------------------------------------------------
     def ptdf_row(self, line: int) -> np.ndarray:
@@ -169,8 +171,10 @@ class SiftingLp:
                 continue
             break
         self.rounds_total += rounds
+        self.hours += 1
         feasible = bool(value[~real].max(initial=0.0) <= ARTIFICIAL_TOL_MW)
         working_columns = int(real.sum())
+        self.columns_total += working_columns
         if feasible:
             self._lmp = pi
             self._prune(np.abs(r))
