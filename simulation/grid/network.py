@@ -14,7 +14,7 @@ Graph form (`Grid.graph`, and what `Grid.from_graph` reads):
 
 - nodes = bus ids, with `demand_share` (share of system demand, >= 0; normalised to sum 1)
   and `zone` (a name);
-- edges = lines, with `x_pu` (series reactance, > 0) and `limit_mw` (thermal limit; absent or
+- edges = lines, with `x_pu` (series reactance, nonzero; < 0 for series compensation) and `limit_mw` (thermal limit; absent or
   inf = unlimited). Parallel lines are parallel edges of a `MultiGraph`, each its own line.
   Optional `line` (position) and `from_bus` (orientation) fix the line order and flow sign;
   without them lines come in `G.edges` order (networkx lists edges node by node, not in the
@@ -34,6 +34,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import splu
 
 #: generator technologies the model knows; wind and solar output is cap x hourly capacity factor
 KINDS = ("nuclear", "coal", "gas_cc", "gas_ct", "oil", "hydro", "wind", "solar", "other")
@@ -66,7 +67,7 @@ class Grid:
     demand_share: np.ndarray  # (n_bus,) share of system demand, >= 0, sums to 1 (or all 0)
     line_from: np.ndarray  # (n_line,) int bus index
     line_to: np.ndarray  # (n_line,) int bus index
-    line_x_pu: np.ndarray  # (n_line,) series reactance, p.u. on base_mva, > 0
+    line_x_pu: np.ndarray  # (n_line,) series reactance, p.u. on base_mva, nonzero (< 0: series compensation)
     line_limit_mw: np.ndarray  # (n_line,) thermal limit, MW (inf: unlimited)
     gen_bus: np.ndarray  # (n_gen,) int bus index
     gen_cap_mw: np.ndarray  # (n_gen,) installed capacity, MW
@@ -164,10 +165,11 @@ class Grid:
         if loops.size:
             raise ValueError(f"{self._line(loops[0])}: connects a bus to itself; join two different buses")
         x = self.line_x_pu
-        bad = np.flatnonzero(~np.isfinite(x) | (x <= 0))
+        bad = np.flatnonzero(~np.isfinite(x) | (x == 0))
         if bad.size:
-            raise ValueError(f"{self._line(bad[0])}: x_pu must be a finite reactance > 0 (got {x[bad[0]]}); "
-                             "give the line a positive series reactance in per unit")
+            raise ValueError(f"{self._line(bad[0])}: x_pu must be a finite, nonzero reactance (got {x[bad[0]]}); "
+                             "give the line its series reactance in per unit (negative only for series "
+                             "compensation or a transformer's star-point leg)")
         lim = self.line_limit_mw
         bad = np.flatnonzero(np.isnan(lim) | (lim <= 0))
         if bad.size:
@@ -212,6 +214,15 @@ class Grid:
                 shown = ", ".join(_fmt(b) for b in cut[:6]) + (" ..." if len(cut) > 6 else "")
                 raise ValueError(f"grid: network is disconnected: {len(cut)} bus(es) ({shown}) have no path to "
                                  f"{self._bus(self.slack)}; add lines joining them or remove them")
+        if (x < 0).any() and nb > 1:  # negative reactances can cancel: the angles must still be defined
+            keep = np.flatnonzero(np.arange(nb) != self.slack)
+            b_red = self.bbus[keep][:, keep].tocsc()
+            try:
+                splu(b_red)
+            except RuntimeError:
+                raise ValueError("grid: the bus susceptance matrix is singular: negative reactances cancel "
+                                 f"positive ones (line {self._line(int(np.flatnonzero(x < 0)[0]))} is one); "
+                                 "check the series-compensated lines' reactances") from None
 
     # -- sizes and simple views ------------------------------------------------------------------
     @property
