@@ -211,7 +211,8 @@ def review_fleet(agents: list[MinerAgent], ledger: Ledger, o: Outlook, power_sam
     rows = np.array([a.row for a in agents], np.int64)
     running = f.asic_units[rows] > 0
     f.asic_age_h[rows] += cfg.period_hours * running
-    losing = running & (f.hash_margin_ewma[rows] < cfg.retire_margin_usd_per_mwh) & (f.asic_age_h[rows] > HOURS_PER_WEEK * 4)
+    losing = (running & (f.hash_margin_ewma[rows] < cfg.retire_margin_usd_per_mwh)
+              & (f.asic_age_h[rows] > HOURS_PER_WEEK * 4))
     f.weeks_negative_cash[rows] = np.where(f.cash_usd[rows] < 0, f.weeks_negative_cash[rows] + 1, 0)
     exits = f.weeks_negative_cash[rows] * cfg.period_hours >= cfg.exit_after_weeks * HOURS_PER_WEEK
     may_convert, may_buy = _screen(agents, rows, o, power_samples)
