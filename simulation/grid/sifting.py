@@ -107,6 +107,7 @@ class SiftingLp:
         self.rounds_total = 0  # working solves, all hours
         self.columns_total = 0  # working LP's real columns at each hour's optimum, summed
         self.hours = 0
+        self.troubled_solves = 0  # working solves that needed the primal simplex or the IPM
 
     # -- network ---------------------------------------------------------------------------------
     def ptdf_row(self, line: int) -> np.ndarray:
@@ -212,21 +213,18 @@ class SiftingLp:
         self._h.changeColsBounds(len(idx), idx, lo[j], hi[j])
         art = np.flatnonzero(self._cols < 0).astype(np.int32)
         self._h.changeColsCost(len(art), art, np.full(len(art), self._big))
-        self._fixed_inj = np.bincount(bus, sign * fixed_x, self.grid.n_bus)
-        self._update_rows()
+        self._net = self._hour[5] - np.bincount(bus, sign * fixed_x, self.grid.n_bus)
+        self._shift = self._ptdf @ self._net
+        self._push_rows()
 
-    def _row_bounds(self, rows=None) -> tuple[np.ndarray, np.ndarray]:
-        """Bounds of working rows (all, or the line rows `rows`): balance = demand - what the
-        fixed columns inject; a line's band shifted by the flow of demand and fixed columns."""
-        net = self._hour[5] - self._fixed_inj
-        bal = [net.sum()] if rows is None else []
-        rows = np.arange(len(self.lines)) if rows is None else rows
-        shift = self._ptdf[rows] @ net
-        lim = self._limit[np.asarray(self.lines, int)[rows]]
-        return np.concatenate([bal, shift - lim]), np.concatenate([bal, shift + lim])
-
-    def _update_rows(self) -> None:
-        row_lo, row_hi = self._row_bounds()
+    def _push_rows(self) -> None:
+        """The working rows' bounds from `_net` (demand less what fixed columns inject, per bus)
+        and `_shift` (its flow on each line in the LP): balance = sum of _net; a line's band
+        around its _shift."""
+        lim = self._limit[np.asarray(self.lines, int)]
+        bal = [self._net.sum()]
+        row_lo = np.concatenate([bal, self._shift - lim])
+        row_hi = np.concatenate([bal, self._shift + lim])
         self._h.changeRowsBounds(len(row_lo), np.arange(len(row_lo), dtype=np.int32), row_lo, row_hi)
 
     def _column_entries(self, cols: np.ndarray):
@@ -249,8 +247,10 @@ class SiftingLp:
         self._h.addCols(len(new), cost[new], lo[new], hi[new], len(index), start[:-1].astype(np.int32),
                         index.astype(np.int32), value)
         self._cols = np.concatenate([self._cols, new])
-        self._fixed_inj = self._fixed_inj - np.bincount(bus[new], sign[new] * x_fixed[new], self.grid.n_bus)
-        self._update_rows()
+        freed = sign[new] * x_fixed[new]  # what they injected while fixed
+        np.add.at(self._net, bus[new], freed)
+        self._shift = self._shift + self._ptdf[:, bus[new]] @ freed
+        self._push_rows()
 
     def _add_rows(self, row_lo, row_hi, lines: list[int], cols: np.ndarray) -> None:
         """Rows into the working LP (entries in the working columns `cols`, by position), each
@@ -279,7 +279,10 @@ class SiftingLp:
         self.lines.extend(lines)
         self._ptdf = np.vstack([self._ptdf, [self.ptdf_row(l) for l in lines]])
         self._idle = np.concatenate([self._idle, np.zeros(len(lines), np.int64)])
-        row_lo, row_hi = self._row_bounds(np.arange(k0, len(self.lines)))
+        shift = self._ptdf[k0:] @ self._net
+        self._shift = np.concatenate([self._shift, shift])
+        lim = self._limit[lines]
+        row_lo, row_hi = shift - lim, shift + lim
         self._add_rows(row_lo, row_hi, lines, self._cols)
 
     def _prune(self, reduced_cost: np.ndarray) -> None:
@@ -329,17 +332,29 @@ class SiftingLp:
         self.lines = [l for l, k in zip(self.lines, keep) if k]
         self._ptdf = self._ptdf[keep]
         self._idle = self._idle[keep]
+        self._shift = self._shift[keep]
 
     def _run(self) -> None:
+        """Solve the working LP from its basis. On numerical trouble (the dual simplex can stall
+        on PTDF rows spanning 1e-7..1 next to artificial costs of 1e5), again from scratch with
+        the primal simplex, then with the interior point method and crossover (a basis for the
+        duals and the next hour)."""
         h = self._h
         h.run()
-        if h.getModelStatus() != _OPTIMAL:
+        if h.getModelStatus() == _OPTIMAL:
+            return
+        for option, value in (("simplex_strategy", 4), ("solver", "ipm")):
+            before = h.getOptionValue(option)[1]
             h.clearSolver()
+            h.setOptionValue(option, value)
             h.run()
-            if h.getModelStatus() != _OPTIMAL:
-                raise RuntimeError("dispatch: HiGHS ended with status "
-                                   f"{h.modelStatusToString(h.getModelStatus())!r} on the working LP; "
-                                   "it always has a feasible point (artificials): please report this")
+            h.setOptionValue(option, before)
+            if h.getModelStatus() == _OPTIMAL:
+                self.troubled_solves += 1
+                return
+        raise RuntimeError("dispatch: HiGHS ended with status "
+                           f"{h.modelStatusToString(h.getModelStatus())!r} on the working LP with the dual and "
+                           "primal simplex and the interior point method; please report this")
 
 
 def merit_order_price(cost, lo, hi, sign, demand_mw: float) -> float:
