@@ -9,7 +9,6 @@ import numpy as np
 from agents.balance_sheet import Ledger
 from agents.fleet import SLOT_FIRM, SLOT_SPOT, SLOT_TRAINING, Fleet, row_sum
 from agents.valuation import MarketSignals
-from simulation.markets.valuation import hash_value_usd_per_mwh, spot_value_usd_per_mwh
 from simulation.markets.finance import HOURS_PER_MONTH
 #: EWMA weight of one hour in the margins miners invest on (about a week of memory)
 MARGIN_ALPHA = 1.0 / 168.0
@@ -35,7 +34,7 @@ def settle_hour(fleet: Fleet, ledger: Ledger, s: MarketSignals, lmp_usd_per_mwh:
 
     # AI: hosting leases pay their take-or-pay fee whatever runs (power passed through to the
     # tenant when so agreed); own GPUs sell spot GPU-hours at the hour's price.
-    spot_usd_per_mwh = spot_value_usd_per_mwh(s.ai_price_usd_per_gpu_hour, f.gpu_kw)
+    spot_usd_per_mwh = s.spot_values_usd_per_mwh(f)
     hosted = cleared[:, SLOT_FIRM] + cleared[:, SLOT_TRAINING]
     passthrough = hosted * lmp_usd_per_mwh if power_passthrough else 0.0
     f.revenue_ai_usd[:] = f.lease_fee_usd_per_h * f.active + passthrough + cleared[:, SLOT_SPOT] * spot_usd_per_mwh
@@ -79,7 +78,7 @@ def settle_hour(fleet: Fleet, ledger: Ledger, s: MarketSignals, lmp_usd_per_mwh:
     # scarcity hour costs them nothing). The first hour seeds them so a run does not start
     # from a week of zero margins.
     a = 1.0 if s.hour == 0 else MARGIN_ALPHA
-    hash_value = hash_value_usd_per_mwh(s.hashprice_usd_per_ph_day, f.asic_j_per_th)
+    hash_value = s.hash_values_usd_per_mwh(f)
     f.hash_margin_ewma += a * (np.maximum(hash_value - lmp_usd_per_mwh[:, None], 0.0) - f.hash_margin_ewma)
     f.lmp_ewma += a * (lmp_usd_per_mwh - f.lmp_ewma)
 

@@ -44,16 +44,22 @@ class Ledger:
                   start_hour: int = 0, age_hours: float = 0.0) -> None:
         """Book `usd` of cost for an asset depreciating over `life_hours` from `start_hour`; an
         asset already `age_hours` old is booked at its remaining value."""
-        if usd <= 0:
-            return
-        rate = usd / max(life_hours, 1.0)
-        book = max(usd - rate * age_hours, 0.0)
-        self.a_owner = np.append(self.a_owner, owner)
-        self.a_kind = np.append(self.a_kind, kind)
-        self.a_tag = np.append(self.a_tag, tag)
+        self.add_assets([owner], [usd], [life_hours], kinds=[kind], tags=[tag], start_hours=[start_hour],
+                        age_hours=[age_hours])
+
+    def add_assets(self, owners, usd, life_hours, *, kinds, tags, start_hours, age_hours) -> None:
+        """`add_asset` for many assets at once (arrays of one length, booked in their order); those
+        of no cost are left out."""
+        usd, life = np.asarray(usd, float), np.asarray(life_hours, float)
+        keep = usd > 0
+        rate = usd[keep] / np.maximum(life[keep], 1.0)
+        book = np.maximum(usd[keep] - rate * np.asarray(age_hours, float)[keep], 0.0)
+        self.a_owner = np.append(self.a_owner, np.asarray(owners, np.int64)[keep])
+        self.a_kind = np.append(self.a_kind, np.asarray(kinds, np.int64)[keep])
+        self.a_tag = np.append(self.a_tag, np.asarray(tags, np.int64)[keep])
         self.a_book = np.append(self.a_book, book)
         self.a_rate = np.append(self.a_rate, rate)
-        self.a_start = np.append(self.a_start, start_hour)
+        self.a_start = np.append(self.a_start, np.asarray(start_hours, np.int64)[keep])
 
     def write_off(self, owner: int, kind: int, tag: int, share: float = 1.0) -> float:
         """Remove `share` of the book value of `owner`'s asset(s) of `kind` and `tag` (a retired
@@ -78,13 +84,17 @@ class Ledger:
     def borrow(self, owner: int, usd: float, *, repay_from_hour: int = 0, years: float | None = None) -> None:
         """A loan of `usd`, repaid in equal instalments over `years` (default: the ledger's loan
         term) from `repay_from_hour` (a grace period while what it paid for is being built)."""
-        if usd <= 0:
-            return
+        self.borrow_each([owner], [usd], repay_from_hour=repay_from_hour, years=years)
+
+    def borrow_each(self, owners, usd, *, repay_from_hour: int = 0, years: float | None = None) -> None:
+        """`borrow` for many loans at once (in their order); loans of nothing are left out."""
+        usd = np.asarray(usd, float)
+        keep = usd > 0
         hours = self.loan_hours if years is None else years * HOURS_PER_YEAR
-        self.l_owner = np.append(self.l_owner, owner)
-        self.l_balance = np.append(self.l_balance, usd)
-        self.l_instalment = np.append(self.l_instalment, usd / hours)
-        self.l_start = np.append(self.l_start, repay_from_hour)
+        self.l_owner = np.append(self.l_owner, np.asarray(owners, np.int64)[keep])
+        self.l_balance = np.append(self.l_balance, usd[keep])
+        self.l_instalment = np.append(self.l_instalment, usd[keep] / hours)
+        self.l_start = np.append(self.l_start, np.full(np.count_nonzero(keep), repay_from_hour, np.int64))
 
     def debt_service_usd_per_h(self, owner: int) -> float:
         """What `owner` pays an hour on its loans once all are being repaid (interest + principal)."""

@@ -147,7 +147,11 @@ class Fleet:
     @property
     def capacity_mw(self) -> np.ndarray:
         """Power the miner could draw this hour: installed load capped by the interconnect."""
-        return np.minimum(self.interconnect_mw, row_sum(self.asic_mw) + self.gpu_mw + self.hosted_mw) * self.active
+        return self.capacity_mw_with(row_sum(self.asic_mw))
+
+    def capacity_mw_with(self, asic_total_mw: np.ndarray) -> np.ndarray:
+        """`capacity_mw` from each miner's ASIC MW (`row_sum(asic_mw)`), for a caller that has it."""
+        return np.minimum(self.interconnect_mw, asic_total_mw + self.gpu_mw + self.hosted_mw) * self.active
 
     @property
     def hash_mw(self) -> np.ndarray:
@@ -181,7 +185,8 @@ class Fleet:
     def hashing_th_s(self) -> np.ndarray:
         """(n, C) TH/s running: cleared MW x 1e6 / (J/TH)."""
         jpt = self.asic_j_per_th
-        return np.divide(self.cleared_mw[:, SLOT_HASH0:] * 1e6, jpt, out=np.zeros_like(jpt), where=jpt > 0)
+        has = jpt > 0  # (0 where there are no ASICs)
+        return np.where(has, self.cleared_mw[:, SLOT_HASH0:] * 1e6 / np.where(has, jpt, 1.0), 0.0)
 
     @property
     def margin_usd(self) -> np.ndarray:

@@ -8,7 +8,9 @@ money retire; a miner whose cash stayed negative too long exits; AI builders con
 efficient ASIC MW to own GPUs when that is worth more than hashing them; free interconnect is
 filled with new ASICs when their value over their life beats their price. No rule mentions a
 date or the halving: the halving enters only through the subsidy schedule in the expected
-hashprice path. Runs per miner in plain Python: it is weekly, not hourly.
+hashprice path. The rules are per miner, in plain Python; which miners a rule can concern this
+week is screened for the whole fleet at once (numpy over miners), so the review runs them only
+there: most weeks most miners change nothing but their ASICs' age.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents.balance_sheet import ASIC, GPU, RETROFIT, Ledger
+from agents.fleet import row_sum
 from agents.hardware import ASIC_MODELS, NEWEST_ASIC, AsicModel
 from agents.miner import GpuOrder, Lease, MinerAgent
 from simulation.markets.finance import HOURS_PER_MONTH, HOURS_PER_YEAR, lending_capacity_usd
-from simulation.markets.valuation import (contracted_fees_pv_usd, hashing_value_usd_per_mw, hosting_value_usd_per_mw,
-                                          own_gpu_value_usd_per_mw)
+from simulation.markets.valuation import (HashingValue, contracted_fees_pv_usd, hosting_value_usd_per_mw,
+                                          own_gpu_value_usd_per_mw, price_sample)
 
 HOURS_PER_WEEK = 168
 
@@ -50,18 +53,27 @@ class Outlook:
     fin: object  # FinanceConfig
     hosting: object  # HostingConfig
     _values: dict = field(default_factory=dict, compare=False, repr=False)
+    _gpu_values: dict = field(default_factory=dict, compare=False, repr=False)
+    _hashing: dict = field(default_factory=dict, compare=False, repr=False)
 
     def hash_value_usd_per_mw(self, bus: int, power_sample, j_per_th: float, months: int, swap: bool) -> float:
-        """`hashing_value_usd_per_mw` over the first `months` of the path on the prices of `bus`
+        """`HashingValue` over the first `months` of the path on the prices of `bus`
         (`swap`: with the option to run the newest ASICs instead), computed once per review."""
         key = (bus, float(j_per_th), int(months), swap)
         v = self._values.get(key)
         if v is None:
-            new = self.newest
-            extra = (new.j_per_th, self.newest_capex_usd_per_mw, self.cfg.asic_life_years) if swap else ()
-            v = self._values[key] = hashing_value_usd_per_mw(self.hashprice_path[:months], j_per_th, power_sample,
-                                                             self.fin.hurdle_rate_per_year, *extra)
+            v = self._values[key] = self._hashing_value(key[1:]).at(power_sample)
         return v
+
+    def _hashing_value(self, key: tuple[float, int, bool]) -> HashingValue:
+        """The `HashingValue` of (J/TH, months, swap), whatever the site (computed once)."""
+        h = self._hashing.get(key)
+        if h is None:
+            j_per_th, months, swap = key
+            extra = (self.newest.j_per_th, self.newest_capex_usd_per_mw, self.cfg.asic_life_years) if swap else ()
+            h = self._hashing[key] = HashingValue(self.hashprice_path[:months], j_per_th, self.fin.hurdle_rate_per_year,
+                                                  *extra)
+        return h
 
     @property
     def newest(self) -> AsicModel:
@@ -107,13 +119,26 @@ def hosting_offer_value_usd(offer, o: Outlook, power_usd_per_mwh: float) -> floa
 
 
 def own_gpu_value_usd_per_mw_at(agent: MinerAgent, o: Outlook, power_usd_per_mwh: float) -> float:
+    """`own_gpu_value_usd_per_mw` of the miner's GPUs at `power_usd_per_mwh`, computed once per
+    review for each (GPU kW, GPU price, power price)."""
     f, r, cfg = agent.fleet, agent.row, o.cfg
-    return own_gpu_value_usd_per_mw(
-        price0_usd_per_gpu_hour=o.ai_price_usd_per_gpu_hour, trend_per_year=o.ai_trend_per_year,
-        utilisation=o.ai_utilisation, gpu_kw_all_in=float(f.gpu_kw[r]), gpu_usd=agent.state.gpu_usd,
-        retrofit_usd_per_mw=cfg.ai_site_capex_usd_per_mw, lead_months=round(cfg.gpu_lead_time_weeks * 7 / 30.44),
-        life_months=round(cfg.gpu_life_years * 12), rate_per_year=o.fin.hurdle_rate_per_year,
-        power_usd_per_mwh=power_usd_per_mwh)
+    key = (float(f.gpu_kw[r]), float(agent.state.gpu_usd), float(power_usd_per_mwh))
+    v = o._gpu_values.get(key)
+    if v is None:
+        v = o._gpu_values[key] = own_gpu_value_usd_per_mw(
+            price0_usd_per_gpu_hour=o.ai_price_usd_per_gpu_hour, trend_per_year=o.ai_trend_per_year,
+            utilisation=o.ai_utilisation, gpu_kw_all_in=key[0], gpu_usd=key[1],
+            retrofit_usd_per_mw=cfg.ai_site_capex_usd_per_mw, lead_months=round(cfg.gpu_lead_time_weeks * 7 / 30.44),
+            life_months=round(cfg.gpu_life_years * 12), rate_per_year=o.fin.hurdle_rate_per_year,
+            power_usd_per_mwh=power_usd_per_mwh)
+    return v
+
+
+def mean_power_usd_per_mwh(agent: MinerAgent, power_sample) -> float:
+    """The power price a site values AI on: the mean of its recent prices (its price EWMA before
+    it has any)."""
+    sample = price_sample(power_sample)
+    return sample.mean_usd_per_mwh if len(sample) else float(agent.fleet.lmp_ewma[agent.row])
 
 
 # -- capital -----------------------------------------------------------------------------------
@@ -172,40 +197,98 @@ def _retire(agent: MinerAgent, ledger: Ledger, c: int, mw: float, hour: int, eve
 
 
 # -- the review --------------------------------------------------------------------------------
-def review_fleet(agent: MinerAgent, ledger: Ledger, o: Outlook, power_sample) -> list[InvestmentEvent]:
-    """One miner's periodic decision; returns what it did."""
+def review_fleet(agents: list[MinerAgent], ledger: Ledger, o: Outlook, power_samples) -> list[InvestmentEvent]:
+    """Every active miner's periodic decision, in agent order; returns what they did.
+    `power_samples(row)` is a site's recent hourly prices (a `PriceSample` or an array).
+
+    What applies to every miner (its ASICs age; its weeks of negative cash are counted) and which
+    miners a rule can concern (`_screen`) are computed for the fleet at once; the rules then run
+    per miner, only where they can act."""
+    agents = [a for a in agents if a.fleet.active[a.row]]
+    if not agents:
+        return []
+    f, cfg = agents[0].fleet, o.cfg
+    rows = np.array([a.row for a in agents], np.int64)
+    running = f.asic_units[rows] > 0
+    f.asic_age_h[rows] += cfg.period_hours * running
+    losing = (running & (f.hash_margin_ewma[rows] < cfg.retire_margin_usd_per_mwh)
+              & (f.asic_age_h[rows] > HOURS_PER_WEEK * 4))
+    f.weeks_negative_cash[rows] = np.where(f.cash_usd[rows] < 0, f.weeks_negative_cash[rows] + 1, 0)
+    exits = f.weeks_negative_cash[rows] * cfg.period_hours >= cfg.exit_after_weeks * HOURS_PER_WEEK
+    may_convert, may_buy = _screen(agents, rows, o, power_samples)
+    acts = losing.any(axis=1) | exits | may_convert | may_buy
+    events: list[InvestmentEvent] = []
+    for i, agent in enumerate(agents):
+        if acts[i] or agent.state.leases or agent.state.gpu_orders:
+            events += _review_miner(agent, ledger, o, power_samples, np.flatnonzero(losing[i]), bool(exits[i]),
+                                    bool(may_convert[i]), bool(may_buy[i]))
+    return events
+
+
+def _screen(agents: list[MinerAgent], rows: np.ndarray, o: Outlook, power_samples) -> tuple[np.ndarray, np.ndarray]:
+    """Which miners (as they stand before the review) could convert ASIC MW to own GPUs, and
+    which could buy ASICs: the conditions `_convert_to_own_gpus` and `_buy_asics` check first,
+    over the fleet at once (with a hair of slack: the rules themselves decide)."""
+    f, cfg, m = agents[0].fleet, o.cfg, o.newest
+    committed_ai = f.firm_mw[rows] + f.training_mw[rows] + f.gpu_mw[rows] + f.converting_mw[rows]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        _, step_mw, gpu_usd, retrofit_usd = gpu_step(f.interconnect_mw[rows] - committed_ai, f.gpu_kw[rows],
+                                                      np.array([a.state.gpu_usd for a in agents], float), cfg)
+    # `fund` takes at least the down payment from cash
+    down_payment = o.fin.down_payment_share * (gpu_usd + retrofit_usd)
+    may_convert = (np.array([a.strategy.builds_ai for a in agents], bool) & (step_mw >= 1.0 - 1e-9)
+                   & (f.cash_usd[rows] >= down_payment * (1.0 - 1e-9)))
+    for i in np.flatnonzero(may_convert):
+        a = agents[i]
+        may_convert[i] = own_gpu_value_usd_per_mw_at(a, o, mean_power_usd_per_mwh(a, power_samples(a.row))) > 0
+
+    headroom = f.interconnect_mw[rows] - row_sum(f.asic_mw[rows]) - committed_ai
+    may_buy = (headroom >= 1.0 - 1e-9) & (f.asic_units[rows] <= 0).any(axis=1)
+    months = round(cfg.asic_life_years * 12)
+    for i in np.flatnonzero(may_buy):
+        bus = int(f.bus[rows[i]])
+        value = o.hash_value_usd_per_mw(bus, power_samples(rows[i]), m.j_per_th, months, False)
+        may_buy[i] = value > o.newest_capex_usd_per_mw
+    return may_convert, may_buy
+
+
+def _review_miner(agent: MinerAgent, ledger: Ledger, o: Outlook, power_samples, losing: np.ndarray, exits: bool,
+                  may_convert: bool, may_buy: bool) -> list[InvestmentEvent]:
+    """One miner's review: leases and GPU orders that are due start, its `losing` cohorts retire,
+    it exits or else converts and buys (where `_screen` found it could, or its fleet changed)."""
     f, r, st, cfg, hour = agent.fleet, agent.row, agent.state, o.cfg, o.hour
     events: list[InvestmentEvent] = []
     name = agent.name
+    changed = bool(st.leases or st.gpu_orders or len(losing))
 
-    for lease in st.leases:
-        if hour - cfg.period_hours < lease.start_hour <= hour:
-            events.append(InvestmentEvent(hour, name, "lease_operating", lease.facility_mw, 0.0))
-    arrived = [x for x in st.gpu_orders if x.arrival_hour <= hour]
-    st.gpu_orders = [x for x in st.gpu_orders if x.arrival_hour > hour]
-    for x in arrived:
-        f.gpu_units[r] += x.units
-        events.append(InvestmentEvent(hour, name, "gpu_online", x.facility_mw, 0.0))
-    agent.refresh_leases(hour)
+    if st.leases or st.gpu_orders:  # (without either, the fleet row already holds none)
+        for lease in st.leases:
+            if hour - cfg.period_hours < lease.start_hour <= hour:
+                events.append(InvestmentEvent(hour, name, "lease_operating", lease.facility_mw, 0.0))
+        arrived = [x for x in st.gpu_orders if x.arrival_hour <= hour]
+        st.gpu_orders = [x for x in st.gpu_orders if x.arrival_hour > hour]
+        for x in arrived:
+            f.gpu_units[r] += x.units
+            events.append(InvestmentEvent(hour, name, "gpu_online", x.facility_mw, 0.0))
+        agent.refresh_leases(hour)
 
-    running = f.asic_units[r] > 0
-    f.asic_age_h[r] += cfg.period_hours * running
-    losing = running & (f.hash_margin_ewma[r] < cfg.retire_margin_usd_per_mwh) & (f.asic_age_h[r] > HOURS_PER_WEEK * 4)
-    for c in np.flatnonzero(losing):
+    for c in losing:
         _retire(agent, ledger, int(c), float(f.asic_mw_of(r)[c]), hour, events)
 
-    f.weeks_negative_cash[r] = f.weeks_negative_cash[r] + 1 if f.cash_usd[r] < 0 else 0
-    if f.weeks_negative_cash[r] * cfg.period_hours >= cfg.exit_after_weeks * HOURS_PER_WEEK:
+    if exits:
         capacity = min(f.interconnect_mw[r], f.asic_mw_of(r).sum() + f.gpu_mw_of(r) + f.hosted_mw[r]) * f.active[r]
         events.append(InvestmentEvent(hour, name, "exit", float(capacity), float(f.cash_usd[r])))
         ledger.write_off_all(r)
         agent.exit_market()
         return events
 
-    power = float(np.mean(power_sample)) if len(power_sample) else float(f.lmp_ewma[r])
-    if agent.strategy.builds_ai:
-        events += _convert_to_own_gpus(agent, ledger, o, power_sample, power)
-    events += _buy_asics(agent, ledger, o, power_sample)
+    if agent.strategy.builds_ai and (may_convert or changed):
+        power_sample = power_samples(r)
+        converted = _convert_to_own_gpus(agent, ledger, o, power_sample, mean_power_usd_per_mwh(agent, power_sample))
+        events += converted
+        changed = changed or bool(converted)
+    if may_buy or changed:
+        events += _buy_asics(agent, ledger, o, power_samples(r))
     return events
 
 
@@ -215,28 +298,35 @@ def _free_mw(agent: MinerAgent) -> float:
     return float(f.interconnect_mw[r] - f.asic_mw_of(r).sum() - agent.committed_ai_mw)
 
 
+def gpu_step(room_mw, gpu_kw, gpu_usd, cfg):
+    """What one conversion step buys: whole GPUs of `gpu_kw` (all-in) within `convert_step_mw`
+    and the interconnect `room_mw` left: (GPUs, facility MW, USD for the GPUs, USD for the
+    retrofit); scalars or arrays over miners."""
+    mw = np.minimum(cfg.convert_step_mw, room_mw)
+    units = np.trunc(mw * 1e3 / gpu_kw)
+    mw = units * gpu_kw / 1e3
+    return units, mw, units * gpu_usd, mw * cfg.ai_site_capex_usd_per_mw
+
+
 def _convert_to_own_gpus(agent, ledger, o: Outlook, power_sample, power) -> list[InvestmentEvent]:
     f, r, cfg = agent.fleet, agent.row, o.cfg
     gpu_value = own_gpu_value_usd_per_mw_at(agent, o, power)
     if gpu_value <= 0:
         return []
-    mw = min(cfg.convert_step_mw, float(f.interconnect_mw[r]) - agent.committed_ai_mw)
-    units = int(mw * 1e3 / f.gpu_kw[r])
-    mw = units * f.gpu_kw[r] / 1e3
-    if mw < 1.0:
+    units, mw, gpu_usd, retrofit_usd = gpu_step(float(f.interconnect_mw[r]) - agent.committed_ai_mw,
+                                                float(f.gpu_kw[r]), agent.state.gpu_usd, cfg)
+    if not mw >= 1.0:
         return []
     months = round(cfg.gpu_lead_time_weeks * 7 / 30.44 + cfg.gpu_life_years * 12)
     hash_value, taken = hashing_block_value_usd(agent, mw, months, o, power_sample)
     if gpu_value * mw <= hash_value:
         return []
-    gpu_usd = units * agent.state.gpu_usd
-    retrofit_usd = mw * cfg.ai_site_capex_usd_per_mw
     start = o.hour + cfg.gpu_lead_time_weeks * HOURS_PER_WEEK
     if not fund(agent, ledger, gpu_usd + retrofit_usd, o, o.hour, repay_from_hour=start, loan_years=cfg.gpu_life_years):
         return []
     ledger.add_asset(r, gpu_usd, cfg.gpu_life_years * HOURS_PER_YEAR, kind=GPU, start_hour=start)
     ledger.add_asset(r, retrofit_usd, cfg.gpu_life_years * HOURS_PER_YEAR, kind=RETROFIT, start_hour=start)
-    agent.state.gpu_orders.append(GpuOrder(units, start, mw))
+    agent.state.gpu_orders.append(GpuOrder(int(units), start, mw))
     events = [InvestmentEvent(o.hour, agent.name, "gpu_order", mw, gpu_usd + retrofit_usd)]
     for c, part in taken:
         _retire(agent, ledger, c, part, o.hour, events, for_ai=True)
@@ -288,7 +378,7 @@ def place_offers(offers, agents: list[MinerAgent], ledger: Ledger, o: Outlook, p
         for a in fits[:h.approaches_per_offer]:
             f, r = a.fleet, a.row
             sample = power_samples(r)
-            power = float(np.mean(sample)) if len(sample) else float(f.lmp_ewma[r])
+            power = mean_power_usd_per_mwh(a, sample)
             months = offer.lead_months + offer.term_months
             lease_value = hosting_offer_value_usd(offer, o, power)
             hash_value, taken = hashing_block_value_usd(a, mw, months, o, sample)

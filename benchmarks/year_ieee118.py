@@ -136,7 +136,8 @@ class PhaseClock:
     def __enter__(self):
         """Count the Parquet writes (and the final ones when the log closes) as logging."""
         self._saved = []
-        for cls, name in ((output.TableWriter, "append"), (output.TableWriter, "flush"), (output.RunLog, "close")):
+        for cls, name in ((output.TableWriter, "append"), (output.TableWriter, "write"), (output.TableWriter, "flush"),
+                          (output.RunLog, "close")):
             f = getattr(cls, name)
             self._saved.append((cls, name, f))
             t = self.t

@@ -46,6 +46,7 @@ from simulation.grid.dispatch import DispatchResult
 from simulation.grid.history import LmpHistory
 from simulation.markets import expected_rewards, sampled_rewards
 from simulation.markets.finance import HOURS_PER_YEAR
+from simulation.markets.valuation import PriceSample
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Mined:
     blocks: list
     retargets: list  # difficulty adjustments in this hour's blocks
     hashing_th_s: np.ndarray  # (miners, cohorts) TH/s our miners ran
+    miner_th_s: np.ndarray  # per miner, TH/s (the row sums of hashing_th_s)
     local_th_s: float
     row_th_s: float  # the rest of the world
     network_hs: float
@@ -193,11 +195,12 @@ class GridPivotModel(mesa.Model):
                     a.strategy = strategy
         for a in miners:
             a.refresh_leases(0)
-        self._rows = np.arange(self.fleet.n)
         # the fleet rows of each group, and of all offering groups, as slices where contiguous
         self._group_rows = [_as_slice(idx) for _, idx in self.strategy_groups]
         self._offer_rows = _as_slice(np.sort(np.concatenate(
             [idx for strategy, idx in self.strategy_groups if strategy.decides_by_offer()] + [np.zeros(0, int)])))
+        # the buses with miners, and each miner's among them (forecasts are made there only)
+        self._miner_buses, self._at_miner_bus = np.unique(self.fleet.bus, return_inverse=True)
         self.enrolled = np.zeros(self.fleet.n, bool)
         for strategy, idx in self.strategy_groups:
             self.enrolled[idx] = strategy.demand_response
@@ -243,7 +246,7 @@ class GridPivotModel(mesa.Model):
             hashprice_usd_per_ph_day=self.bitcoin.hashprice_usd_per_ph_day(inputs.btc_price_usd),
             ai_price_usd_per_gpu_hour=inputs.ai_price_usd_per_gpu_hour,
             ai_demand_fraction=inputs.ai_demand_fraction,
-            lmp_forecast_usd_per_mwh=self.lmp_history.day_ahead()[self.fleet.bus],
+            lmp_forecast_usd_per_mwh=self.lmp_history.day_ahead(self._miner_buses)[self._at_miner_bus],
             grid_stress=bool(inputs.near_peak or scarce),
             voll_usd_per_mwh=sc.grid.voll_usd_per_mwh,
             checkpoint_usd_per_mw=sc.markets.ai.hosting.checkpoint_usd_per_mw)
@@ -256,7 +259,7 @@ class GridPivotModel(mesa.Model):
         if self.decisions == "agents":
             self.agents.do("bid", s)
             return f.bid_mw, f.bid_usd_per_mwh
-        avail, value = slot_values(f, self._rows, s)  # every miner's slots, valued once
+        avail, value = slot_values(f, slice(None), s)  # every miner's slots, valued once
         for (strategy, idx), rows in zip(self.strategy_groups, self._group_rows):
             if strategy.decides_by_offer():
                 f.bid_mw[rows], f.bid_usd_per_mwh[rows] = strategy.offer(f, idx, s, avail[rows], value[rows])
@@ -314,8 +317,8 @@ class GridPivotModel(mesa.Model):
         local_th_s = float(hashing_th_s.sum())
         network_hs = (local_th_s + row_th_s) * 1e12
         blocks, retargets = b.mine(3600, network_hs)
-        return Mined(blocks, retargets, hashing_th_s, local_th_s, row_th_s, network_hs, b.pool_shares,
-                     b.network.difficulty, b.network.height)
+        return Mined(blocks, retargets, hashing_th_s, row_sum(hashing_th_s), local_th_s, row_th_s, network_hs,
+                     b.pool_shares, b.network.difficulty, b.network.height)
 
     def settle(self, inputs: HourInputs, s: MarketSignals, dispatch: DispatchResult, mined: Mined,
                prev_training_mw: np.ndarray) -> np.ndarray:
@@ -323,8 +326,7 @@ class GridPivotModel(mesa.Model):
         BTC each miner won this hour."""
         f, sc = self.fleet, self.config
         reward_btc = np.array([(b.subsidy_sat + b.fees_sat) / 1e8 for b in mined.blocks])
-        miner_th_s = row_sum(mined.hashing_th_s)
-        shares = np.append(miner_th_s, mined.row_th_s) / max(mined.local_th_s + mined.row_th_s, 1e-30)
+        shares = np.append(mined.miner_th_s, mined.row_th_s) / max(mined.local_th_s + mined.row_th_s, 1e-30)
         if sc.bitcoin.rewards == "sampled":
             won = sampled_rewards(reward_btc, shares, self._reward_rng)
         else:
@@ -342,12 +344,17 @@ class GridPivotModel(mesa.Model):
         """The slow clock: lease offers are placed, then every miner still in the market (the
         AgentSet) reviews its site. Returns the investment events."""
         outlook = self.outlook()
-        sample = lambda row: self.lmp_history.at_bus(int(self.fleet.bus[row]))  # noqa: E731
+        prices: dict[int, PriceSample] = {}  # per bus, sorted once for the review
+
+        def sample(row: int) -> PriceSample:
+            bus = int(self.fleet.bus[row])
+            if bus not in prices:
+                prices[bus] = PriceSample(self.lmp_history.at_bus(bus))
+            return prices[bus]
+
         active = list(self.agents)
         events = list(place_offers(self.drivers.take_contract_offers(), active, self.ledger, outlook, sample))
-        for agent in active:
-            if self.fleet.active[agent.row]:
-                events.extend(review_fleet(agent, self.ledger, outlook, sample(agent.row)))
+        events += review_fleet(active, self.ledger, outlook, sample)
         self.fleet.book_usd[:] = self.ledger.book_usd
         self.fleet.debt_usd[:] = self.ledger.debt_usd
         return events
@@ -438,20 +445,22 @@ def _opening_balance_sheet(specs: list[MinerSpec], sc: Scenario) -> Ledger:
     fin, inv, h = sc.finance, sc.investment, sc.markets.ai.hosting
     ledger = Ledger(len(specs), fin.interest_rate_per_year, fin.loan_years)
     asic_life_h = inv.asic_life_years * HOURS_PER_YEAR
+    gpu_life_h = inv.gpu_life_years * HOURS_PER_YEAR
+    assets = []  # (owner, USD, life h, kind, tag, start hour, age h), miner by miner
     for r, s in enumerate(specs):
         for c, co in enumerate(s.cohorts):
             model = ASIC_MODELS.get(co.model)
             usd_per_th = model.usd_per_th if model is not None else 0.0
-            ledger.add_asset(r, co.units * co.th_per_unit * usd_per_th, asic_life_h, kind=ASIC, tag=c,
-                             age_hours=co.age_h)
-        gpu_life_h = inv.gpu_life_years * HOURS_PER_YEAR
+            assets.append((r, co.units * co.th_per_unit * usd_per_th, asic_life_h, ASIC, c, 0, co.age_h))
         gpu_mw = s.gpu_units * s.gpu_kw / 1e3
-        ledger.add_asset(r, s.gpu_units * s.gpu_usd, gpu_life_h, kind=GPU, tag=-1)
-        ledger.add_asset(r, gpu_mw * inv.ai_site_capex_usd_per_mw, gpu_life_h, kind=RETROFIT, tag=-1)
+        assets.append((r, s.gpu_units * s.gpu_usd, gpu_life_h, GPU, -1, 0, 0.0))
+        assets.append((r, gpu_mw * inv.ai_site_capex_usd_per_mw, gpu_life_h, RETROFIT, -1, 0, 0.0))
         for lease in s.leases:
-            ledger.add_asset(r, lease.facility_mw * h.retrofit_usd_per_mw * (1 - h.tenant_capex_share),
-                             lease.end_hour - lease.start_hour, kind=RETROFIT, tag=-2, start_hour=lease.start_hour)
-        ledger.borrow(r, fin.initial_debt_share * float(ledger.book_usd[r]))
+            assets.append((r, lease.facility_mw * h.retrofit_usd_per_mw * (1 - h.tenant_capex_share),
+                           lease.end_hour - lease.start_hour, RETROFIT, -2, lease.start_hour, 0.0))
+    owner, usd, life, kind, tag, start, age = zip(*assets)
+    ledger.add_assets(owner, usd, life, kinds=kind, tags=tag, start_hours=start, age_hours=age)
+    ledger.borrow_each(np.arange(len(specs)), fin.initial_debt_share * ledger.book_usd)
     return ledger
 
 

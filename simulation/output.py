@@ -256,6 +256,13 @@ def _first_line(e: BaseException) -> str:
 
 # ------------------------------------------------------------------------------------------------
 # tables
+def _dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The columns Parquet dictionary-encodes: all but the floating-point ones. Prices, MW and
+    money rarely repeat exactly; trying a dictionary on them tripled the time a 2,000-bus week
+    took to write (73 -> 24 ms) for 3 % smaller files."""
+    return [f.name for f in schema if not pa.types.is_floating(f.type)]
+
+
 class TableWriter:
     """One table of a run, streamed to `<name>.parquet.partial` in row groups of `chunk_rows`.
 
@@ -289,6 +296,14 @@ class TableWriter:
         self._check_open()
         self._drain_rows()
         self._append_columns(columns)
+
+    def write(self, columns: Mapping[str, Any]) -> None:
+        """`append` then `flush`: the rows (and any buffered) are written before this returns, so
+        the values are not copied; the caller may reuse its arrays right after."""
+        self._check_open()
+        self._drain_rows()
+        self._append_columns(columns, copy=False)
+        self._write(full_only=False)
 
     def append_row(self, row: Mapping[str, Any]) -> None:
         """Add one row `{column: scalar}` (gathered into columnar batches)."""
@@ -333,7 +348,7 @@ class TableWriter:
             rows, self._rows = self._rows, []
             self._append_columns({c: [r[c] for r in rows] for c in self._columns})
 
-    def _to_arrow(self, column: str, values: Any, type_: pa.DataType | None) -> pa.Array:
+    def _to_arrow(self, column: str, values: Any, type_: pa.DataType | None, copy: bool = True) -> pa.Array:
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         if isinstance(values, pa.Array):
@@ -341,7 +356,8 @@ class TableWriter:
         if isinstance(values, np.ndarray):
             if values.ndim != 1:
                 raise ValueError(f"table '{self.name}': column '{column}' must be 1-D (got shape {values.shape})")
-            values = values.copy()
+            if copy:
+                values = values.copy()
         elif hasattr(values, "to_numpy") and hasattr(values, "__len__"):  # pandas Series and alike
             values = np.array(values.to_numpy(), copy=True)
         elif not isinstance(values, (list, tuple)):
@@ -349,7 +365,7 @@ class TableWriter:
                              f"(got {type(values).__name__}); use append_row for a single row")
         return pa.array(values, type=type_)
 
-    def _append_columns(self, columns: Mapping[str, Any]) -> None:
+    def _append_columns(self, columns: Mapping[str, Any], copy: bool = True) -> None:
         if not isinstance(columns, Mapping) or not columns:
             raise ValueError(f"table '{self.name}': append takes a dict {{column: 1-D array or list}}")
         if self._columns is None:
@@ -360,7 +376,7 @@ class TableWriter:
         for c in self._columns:
             type_ = self.schema.field(c).type if self.schema is not None else None
             try:
-                arr = self._to_arrow(c, columns[c], type_)
+                arr = self._to_arrow(c, columns[c], type_, copy)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, OverflowError) as e:
                 what = f"the column's type {type_}" if type_ is not None else "an Arrow column"
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -383,7 +399,8 @@ class TableWriter:
 
     def _open_writer(self) -> None:
         if self._writer is None:
-            self._writer = pq.ParquetWriter(str(self.partial_path), self.schema)
+            self._writer = pq.ParquetWriter(str(self.partial_path), self.schema,
+                                            use_dictionary=_dictionary_columns(self.schema))
 
     def _write(self, *, full_only: bool) -> None:
         """Write buffered rows as row groups of `chunk_rows` (all of them, or whole groups only)."""

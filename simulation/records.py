@@ -30,7 +30,9 @@ MESA_REPORTERS = ("network_eh_s", "local_eh_s", "difficulty", "btc_price_usd", "
 class _Panel:
     """Hour-by-entity rows (miners or buses): each record adds one row of `width` values per
     column, kept in preallocated (rows, width) blocks; `take` hands them over in long form
-    (hour, entity, columns...) and starts new blocks, so nothing is copied twice."""
+    (hour, entity, columns...) as views of the blocks, which the next rows reuse (whoever
+    takes them copies what it keeps: the run log's writer does), so a run's log rows are
+    written into the same memory week after week."""
 
     def __init__(self, key: str, width: int) -> None:
         self.key = key
@@ -41,7 +43,7 @@ class _Panel:
     def add(self, hour: int, cols: dict[str, np.ndarray]) -> None:
         n = len(self._hours)
         if self._blocks is None:
-            self._blocks = {k: np.empty((24, self.width), np.asarray(v).dtype) for k, v in cols.items()}
+            self._blocks = {k: np.empty((168, self.width), np.asarray(v).dtype) for k, v in cols.items()}
         elif n == len(next(iter(self._blocks.values()))):
             self._blocks = {k: np.concatenate([b, np.empty_like(b)]) for k, b in self._blocks.items()}
         for k, v in cols.items():
@@ -55,7 +57,7 @@ class _Panel:
         out = {"hour": np.repeat(np.array(self._hours, np.int64), self.width),
                self.key: np.tile(np.arange(self.width), n),
                **{k: b[:n].reshape(-1) for k, b in self._blocks.items()}}
-        self._hours, self._blocks = [], None
+        self._hours = []
         return out
 
 
@@ -102,7 +104,8 @@ class HourRecorder:
         # per-miner MW, computed once for the hourly, agent and bus tables
         drawn = f.drawn_mw
         hash_mw, ai_mw = f.hash_mw * f.active, f.ai_mw * f.active
-        curtailed = np.maximum(f.capacity_mw - drawn, 0.0)
+        asic_mw = row_sum(f.asic_mw)
+        curtailed = np.maximum(f.capacity_mw_with(asic_mw) - drawn, 0.0)
         hosting_mw = f.hosting_running_mw * f.active
         mw_hashing, mw_ai = float(hash_mw.sum()), float(ai_mw.sum())
         demand = r.inputs.bus_demand_mw
@@ -139,7 +142,7 @@ class HourRecorder:
             "mw_lease": float((f.lease_mw * f.active).sum()),
             "mw_own_gpu": float(((f.gpu_mw + f.gpu_on_order_mw) * f.active).sum()),
             "mw_committed_ai": float(((f.lease_mw + f.gpu_mw + f.gpu_on_order_mw) * f.active).sum()),
-            "mw_asic": float((row_sum(f.asic_mw) * f.active).sum()),
+            "mw_asic": float((asic_mw * f.active).sum()),
             "demand_mw": demand_mw,
             "consumer_shed_mwh": shed,
             "miner_unserved_mwh": float(r.miner_unserved_mw),
@@ -247,7 +250,9 @@ class HourRecorder:
 
     # ------------------------------------------------------------------------------------------
     def drain(self) -> dict[str, dict[str, np.ndarray]]:
-        """Hand over everything buffered since the last drain, one column dict per table."""
+        """Hand over everything buffered since the last drain, one column dict per table. The
+        agent and bus columns are views of buffers the next hours overwrite: copy what you keep
+        past the next `record` (`TableWriter.append` copies)."""
         out = {}
         for name, table in self.tables.items():
             cols = table.take()
@@ -268,6 +273,6 @@ def _entity_shares(mined) -> np.ndarray:
     total = mined.local_th_s + mined.row_th_s
     if total <= 0:
         return np.array([1.0])
-    ours = row_sum(mined.hashing_th_s)
+    ours = mined.miner_th_s
     pools = mined.pool_shares * mined.row_th_s
     return np.concatenate([ours, pools]) / total

@@ -72,8 +72,7 @@ def _run_model(model, log: RunLog, progress: bool, hours: int | None = None) -> 
         for name, cols in model.recorder.drain().items():
             if name not in writers:
                 writers[name] = log.table(name)
-            writers[name].append(cols)
-            writers[name].flush()
+            writers[name].write(cols)
             if name == "hourly":
                 hourly.append(cols)
             elif name == "retargets":

@@ -65,6 +65,34 @@ def test_fit_to_interconnect_keeps_best_blocks_within_capacity():
             assert price[i][cut].max() <= price[i][kept & ~cut].min() if (kept & ~cut).any() else True
 
 
+def test_fit_to_interconnect_is_the_greedy_cut_in_price_order_bit_for_bit():
+    """Rows already in price order are cut as they stand, the others after sorting: both give,
+    to the last bit, a per-row greedy cut in descending price order (ties in slot order), with
+    idle slots (0 MW) anywhere, rows exactly at their limit, and -0 or negative MW."""
+    def greedy(mw, price, cap):
+        out, taken = [0.0] * len(mw), None
+        for j in sorted(range(len(mw)), key=lambda j: -price[j]):  # stable
+            taken = mw[j] if taken is None else taken + mw[j]
+            fit = min(mw[j], cap - (taken - mw[j]))
+            out[j] = fit if fit > 0.0 else 0.0  # (-0 too)
+        return out
+
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n, s = int(rng.integers(1, 30)), int(rng.integers(1, 8))
+        mw = rng.choice([0.0, 0.0, 0.1, 1.0, 2.5, 7.3, 1e-9], (n, s)) * rng.choice([1.0, rng.random()], (n, s))
+        mw[rng.random((n, s)) < (0.05 if trial % 5 == 0 else 0.0)] = -0.0
+        mw[rng.random((n, s)) < (0.05 if trial % 7 == 0 else 0.0)] = -1.0
+        price = rng.choice([5000.0, 3470.0, 100.0, 99.0, 72.1, 0.0], (n, s)) * rng.choice([1.0, rng.random()], (n, 1))
+        if trial % 2:
+            price = -np.sort(-price, axis=1)  # the usual case: slots best first
+        cap = rng.choice([0.0, 1.0, 5.0, 100.0], n) * rng.choice([1.0, rng.random()], n)
+        at_limit = rng.random(n) < 0.3
+        cap[at_limit] = [sum(m) for m in mw[at_limit].tolist()]
+        want = np.array([greedy(m, p, c) for m, p, c in zip(mw.tolist(), price.tolist(), cap.tolist())])
+        assert fit_to_interconnect(mw, price, cap).tobytes() == want.reshape(n, s).tobytes()
+
+
 def test_hodl_hasher_hashes_only_cohorts_that_beat_the_forecast_price():
     f = make_fleet()
     idx = np.arange(3)

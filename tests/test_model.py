@@ -145,3 +145,19 @@ def test_after_the_halving_an_s9_cohort_is_priced_out_and_stops():
     assert priced_out[post].mean() > 0.5 and s9_mw[post].mean() < 0.5 * s9_mw[pre].mean()
     assert s9_mw[priced_out].max() == 0.0
     assert xp_mw[post].mean() > 0.9 * xp_mw[pre].mean()
+
+
+def test_day_ahead_forecast_is_the_median_of_the_same_hour_over_the_last_week():
+    from simulation.grid.history import LmpHistory
+
+    rng = np.random.default_rng(4)
+    h = LmpHistory(50, 200)
+    pushed = []
+    for hour in range(230):  # past the ring buffer's end
+        pushed.append(np.round(rng.normal(40, 30, 50), 1))
+        h.push(pushed[-1])
+        if hour >= 23:
+            same_hour = np.array(pushed[-24::-24][:7])  # the last week's days, this hour
+            assert np.array_equal(h.day_ahead(), np.median(same_hour, axis=0))
+            buses = rng.choice(50, 9, replace=False)
+            assert h.day_ahead(buses).tobytes() == h.day_ahead()[buses].tobytes()

@@ -81,6 +81,21 @@ def test_tables_round_trip_through_pandas_with_config_meta_and_summary(tmp_path)
     assert meta["seed"] == 3 and meta["wall_s"] == 1.25 and meta["note"] == "done" and meta["end_utc"] and meta["start_utc"]
 
 
+def test_write_puts_rows_on_disk_at_once_so_the_caller_may_reuse_its_arrays(tmp_path):
+    out = tmp_path / "run"
+    with RunLog.create(out, config_toml="", meta={}, chunk_rows=4) as log:
+        t = log.table("t")
+        x = np.arange(6.0)
+        t.append({"x": x[:3]})  # buffered (3 < 4 rows), copied
+        x[:3] = -1.0
+        t.write({"x": x})  # the buffered rows and these 6, on disk before it returns
+        assert t.buffered_rows == 0 and t.rows_written == 9
+        x[:] = 7.0  # reused by the caller: nothing written changes
+        t.write({"x": x[:2]})
+        log.close({}, {})
+    assert read_run(out)["t"]["x"].tolist() == [0.0, 1.0, 2.0, -1.0, -1.0, -1.0, 3.0, 4.0, 5.0, 7.0, 7.0]
+
+
 def test_tables_are_written_in_row_groups_with_a_bounded_buffer(tmp_path):
     out = tmp_path / "run"
     with RunLog.create(out, config_toml="", meta={}, chunk_rows=100) as log:

@@ -271,3 +271,41 @@ def test_halving_2024_hashprice_falls_40_to_60_percent_across_block_840000():
     assert 700 < t < 1050
     before, after = hp[t - 48:t - 1].mean(), hp[t + 1:t + 48].mean()
     assert 0.40 <= 1 - after / before <= 0.60, (before, after)
+
+
+@pytest.mark.parametrize("overrides", [
+    # AI worth building and cash to build it, room for new ASICs: conversions, GPU arrivals, purchases
+    ["population.overbuild=0.5", "markets.btc_price.s0_usd=150000.0", "population.cash_usd_per_mw=5e7",
+     "markets.ai.price0_usd_per_gpu_hour=12.0"],
+    # no cash and a low BTC price: retirements and exits
+    ["markets.btc_price.s0_usd=15000.0", "population.cash_usd_per_mw=0.0"],
+])
+def test_the_review_screen_only_skips_miners_the_rules_leave_alone(monkeypatch, overrides):
+    """The weekly review runs the convert and buy rules only for miners its screen finds could
+    act: with the screen letting every miner through, the same events and the same fleet."""
+    import agents.investment as investment
+
+    def run():
+        m = GridPivotModel(None, overrides=["run.hours=1400", *overrides], collect_mesa=False)
+        events, invest = [], m.invest
+
+        def recorded(inputs):
+            review = invest(inputs)
+            events.extend(review)
+            return review
+
+        m.invest = recorded
+        m.run_hours()
+        return m, events
+
+    screened, events = run()
+    kinds = {e.kind for e in events}
+    assert kinds & {"gpu_order", "asic_buy", "exit"}  # the rules had something to do
+    let_through = lambda agents, rows, o, samples: (np.ones(len(agents), bool), np.ones(len(agents), bool))  # noqa: E731
+    monkeypatch.setattr(investment, "_screen", let_through)
+    unscreened, events_all = run()
+    assert events == events_all
+    for name in ("asic_units", "asic_age_h", "gpu_units", "cash_usd", "btc", "active", "converting_mw", "capex_usd"):
+        assert np.array_equal(getattr(screened.fleet, name), getattr(unscreened.fleet, name)), name
+    assert np.array_equal(screened.ledger.a_book, unscreened.ledger.a_book)
+    assert np.array_equal(screened.ledger.l_balance, unscreened.ledger.l_balance)

@@ -30,9 +30,9 @@ class LmpHistory:
             raise ValueError("latest: no prices pushed yet")
         return self._buf[(self._n - 1) % len(self._buf)]
 
-    def day_ahead(self) -> np.ndarray:
-        """Forecast of the next hour's LMP at every bus: the median of the same hour over the last
-        week's days (as many as seen). A scarcity hour caused by load reacting to the forecast
+    def day_ahead(self, buses: np.ndarray | None = None) -> np.ndarray:
+        """Forecast of the next hour's LMP at every bus (or at `buses` only): the median of the
+        same hour over the last week's days (as many as seen). A scarcity hour caused by load reacting to the forecast
         itself moves the median only when it repeats for days, so the forecast does not flip
         between scarcity and normal prices hour after hour (a cobweb)."""
         if self._n < 24:
@@ -40,7 +40,7 @@ class LmpHistory:
         lags = np.arange(24, 24 * FORECAST_DAYS + 1, 24)
         lags = lags[lags <= self._n]
         rows = (self._n - lags) % len(self._buf)
-        days = np.sort(self._buf[rows], axis=0)
+        days = np.sort(self._buf[rows] if buses is None else self._buf[np.ix_(rows, buses)], axis=0)
         k = len(rows)
         return days[k // 2] if k % 2 else 0.5 * (days[k // 2 - 1] + days[k // 2])
 

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import lfilter
 
 SERIES_COLUMNS = ("demand_mw", "wind_cf", "solar_cf")
 #: CSV columns that are read past (an index or time stamp)
@@ -118,9 +117,13 @@ def _ar1(rng: np.random.Generator, n: int, phi: float, std: float) -> np.ndarray
     eps = rng.standard_normal(n)
     if n == 0:
         return eps
-    x0 = std * eps[0]
-    rest = lfilter([std * math.sqrt(1 - phi * phi)], [1.0, -phi], eps[1:], zi=[phi * x0])[0]
-    return np.concatenate([[x0], rest])
+    # x[t] = phi x[t-1] + std sqrt(1 - phi^2) eps[t], in plain Python: the same numbers as
+    # scipy.signal.lfilter (2 ms a year), without importing scipy.signal (0.5 s)
+    x = (eps * (std * math.sqrt(1 - phi * phi))).tolist()
+    x[0] = std * float(eps[0])
+    for t in range(1, n):
+        x[t] += phi * x[t - 1]
+    return np.array(x)
 
 
 def synthetic_series(*, hours: int, start, peak_mw: float, rng: np.random.Generator, noise: float = 0.02,

@@ -41,33 +41,74 @@ def spot_value_usd_per_mwh(price_usd_per_gpu_hour: float, gpu_kw_all_in: np.ndar
         return np.where(kw > 0, price_usd_per_gpu_hour * 1e3 / kw, 0.0)
 
 
+class PriceSample:
+    """A site's recent hourly power prices (USD/MWh), sorted once with their running sums, so the
+    hash margins of many hash values (`hash_margin_usd_per_mwh`) cost a search each; its mean is
+    the plain mean of the prices in their given order."""
+
+    def __init__(self, prices_usd_per_mwh) -> None:
+        p = np.asarray(prices_usd_per_mwh, float)
+        self.n = p.size
+        self.mean_usd_per_mwh = float(np.mean(p)) if p.size else float("nan")
+        self.sorted_usd_per_mwh = np.sort(p)
+        self.running_sum_usd_per_mwh = np.concatenate([[0.0], np.cumsum(self.sorted_usd_per_mwh)])
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def price_sample(prices_usd_per_mwh) -> PriceSample:
+    """`prices_usd_per_mwh` as a `PriceSample` (itself when it is one)."""
+    return prices_usd_per_mwh if isinstance(prices_usd_per_mwh, PriceSample) else PriceSample(prices_usd_per_mwh)
+
+
 def hash_margin_usd_per_mwh(hashvalue_usd_per_mwh, power_sample_usd_per_mwh) -> np.ndarray:
-    """Mean over the power-price sample of max(v - p, 0) for each hash value v (USD/MWh): what a
-    MWh of flexible hashing earns when it runs only in hours it pays."""
+    """Mean over the power-price sample (prices or a `PriceSample`) of max(v - p, 0) for each hash
+    value v (USD/MWh): what a MWh of flexible hashing earns when it runs only in hours it pays."""
     v = np.atleast_1d(np.asarray(hashvalue_usd_per_mwh, float))
-    p = np.sort(np.asarray(power_sample_usd_per_mwh, float))
-    if p.size == 0:
+    s = price_sample(power_sample_usd_per_mwh)
+    if s.n == 0:
         return np.maximum(v, 0.0)
     # sum over p < v of (v - p) = k v - cumsum(p)[k-1], with k = #p below v
-    csum = np.concatenate([[0.0], np.cumsum(p)])
-    k = np.searchsorted(p, v, side="left")
-    return (k * v - csum[k]) / p.size
+    k = np.searchsorted(s.sorted_usd_per_mwh, v, side="left")
+    return (k * v - s.running_sum_usd_per_mwh[k]) / s.n
+
+
+class HashingValue:
+    """Present value (USD per MW) of hashing over a hashprice path's months on ASICs of `j_per_th`,
+    for any site's power prices (`at`); with `new_j_per_th` > 0 the site may run the newest ASICs
+    instead in any month where their margin, net of their capital cost spread over
+    `new_life_years`, is higher. What does not depend on the site is computed once."""
+
+    def __init__(self, hashprice_path_usd_per_ph_day, j_per_th: float, rate_per_year: float,
+                 new_j_per_th: float = 0.0, new_capex_usd_per_mw: float = 0.0, new_life_years: float = 4.0) -> None:
+        hp = np.asarray(hashprice_path_usd_per_ph_day, float)
+        self.discount = monthly_discount(hp.size, rate_per_year)
+        self.value_usd_per_mwh = hashvalue_usd_per_mwh(hp, j_per_th)
+        self.new_value_usd_per_mwh = None
+        if new_j_per_th > 0:
+            self.new_value_usd_per_mwh = hashvalue_usd_per_mwh(hp, new_j_per_th)
+            self.capital_usd_per_mwh = annuity_usd_per_year(new_capex_usd_per_mw, rate_per_year,
+                                                            new_life_years) / HOURS_PER_YEAR
+
+    def at(self, power_sample_usd_per_mwh) -> float:
+        """The value on the site's recent hourly prices (an array or a `PriceSample`)."""
+        prices = price_sample(power_sample_usd_per_mwh)  # sorted once for both margins
+        margin = hash_margin_usd_per_mwh(self.value_usd_per_mwh, prices)
+        if self.new_value_usd_per_mwh is not None:
+            new = hash_margin_usd_per_mwh(self.new_value_usd_per_mwh, prices) - self.capital_usd_per_mwh
+            margin = np.maximum(margin, new)
+        return float(self.discount @ margin) * HOURS_PER_MONTH
 
 
 def hashing_value_usd_per_mw(hashprice_path_usd_per_ph_day, j_per_th: float, power_sample_usd_per_mwh,
                              rate_per_year: float, new_j_per_th: float = 0.0,
                              new_capex_usd_per_mw: float = 0.0, new_life_years: float = 4.0) -> float:
-    """Present value (USD per MW) of hashing over the path's months on ASICs of `j_per_th`; with
-    `new_j_per_th` > 0 the site may run the newest ASICs instead in any month where their margin,
-    net of their capital cost spread over `new_life_years`, is higher."""
-    hp = np.asarray(hashprice_path_usd_per_ph_day, float)
-    disc = monthly_discount(hp.size, rate_per_year)
-    margin = hash_margin_usd_per_mwh(hashvalue_usd_per_mwh(hp, j_per_th), power_sample_usd_per_mwh)
-    if new_j_per_th > 0:
-        capital = annuity_usd_per_year(new_capex_usd_per_mw, rate_per_year, new_life_years) / HOURS_PER_YEAR
-        new = hash_margin_usd_per_mwh(hashvalue_usd_per_mwh(hp, new_j_per_th), power_sample_usd_per_mwh) - capital
-        margin = np.maximum(margin, new)
-    return float(disc @ margin) * HOURS_PER_MONTH
+    """`HashingValue` of one site: present value (USD per MW) of hashing over the path's months on
+    ASICs of `j_per_th` on its power prices (with the option of the newest ASICs when
+    `new_j_per_th` > 0)."""
+    return HashingValue(hashprice_path_usd_per_ph_day, j_per_th, rate_per_year, new_j_per_th, new_capex_usd_per_mw,
+                        new_life_years).at(power_sample_usd_per_mwh)
 
 
 def hosting_value_usd_per_mw(*, fee_usd_per_it_mw_month: float, term_months: int, lead_months: int,
