@@ -75,12 +75,12 @@ def draw_hour_map(grid, buses: pd.DataFrame, hour: int, title: str = "") -> plt.
             on = v > 0
             sc = ax.scatter(pos[on, 0], pos[on, 1], s=4 + 3 * np.sqrt(v[on]), c="tab:orange", alpha=0.7,
                             edgecolors="k", linewidths=0.3, zorder=3)
-            ax.set_title(f"{name}: {v.sum():,.0f} MW at {int(on.sum())} buses")
+            ax.set_title(f"{name}\n{v.sum():,.0f} MW at {int(on.sum())} buses", fontsize=10)
         else:
             lo, hi = np.percentile(v, [2, 98])
             sc = ax.scatter(pos[:, 0], pos[:, 1], s=6, c=np.clip(v, lo, hi), cmap=cmap, zorder=2)
             fig.colorbar(sc, ax=ax, shrink=0.8, label=f"{name} (2nd-98th percentile)")
-            ax.set_title(f"{name}: median {np.median(v):,.2f}, range {v.min():,.2f} .. {v.max():,.2f}")
+            ax.set_title(f"{name}\nmedian {np.median(v):,.2f}, range {v.min():,.2f} .. {v.max():,.2f}", fontsize=10)
         for z, (x, y) in ZONE_LONLAT.items():
             if z in set(grid.bus_zone.tolist()):
                 ax.annotate(z, (x, y + 0.9), ha="center", fontsize=8, color="0.25")
