@@ -376,7 +376,7 @@ def place_offers(offers, agents: list[MinerAgent], ledger: Ledger, o: Outlook, p
         fits = [a for a in takers if a.fleet.interconnect_mw[a.row] - a.committed_ai_mw >= mw - 1e-9]
         fits.sort(key=lambda a: -(a.fleet.interconnect_mw[a.row] - a.committed_ai_mw))
         for a in fits[:h.approaches_per_offer]:
-            f, r = a.fleet, a.row
+            r = a.row
             sample = power_samples(r)
             power = mean_power_usd_per_mwh(a, sample)
             months = offer.lead_months + offer.term_months

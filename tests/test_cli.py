@@ -4,7 +4,6 @@ pandas, analyse it, kill a run mid-way, and reject bad configs with one-line err
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
