@@ -106,9 +106,11 @@ def write_hour_map(run_dir: str | Path, out: str | Path, hour: int | None = None
     buses = pd.read_parquet(run_dir / "buses.parquet", filters=[("hour", "==", hour)])
     when = pd.Timestamp(cfg["bitcoin"]["time"] + 3600 * hour, unit="s", tz="UTC").tz_convert(
         f"Etc/GMT{-cfg['run']['utc_offset_h']:+d}")
+    texas = bool(set(grid.bus_zone.tolist()) & set(ZONE_LONLAT))
     fig = draw_hour_map(grid, buses, hour, title=f"{grid.name}: hour {hour} ({when:%Y-%m-%d %H:00} local), "
                         f"demand {float(hourly.loc[hourly['hour'] == hour, 'demand_mw'].iloc[0]):,.0f} MW "
-                        "(schematic layout: buses around their ERCOT weather zone)")
+                        + ("(schematic layout: buses around their ERCOT weather zone)" if texas
+                           else "(schematic layout: buses around their zone)"))
     out = Path(out)
     fig.savefig(out, dpi=90, bbox_inches="tight")
     plt.close(fig)
