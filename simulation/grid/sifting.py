@@ -74,8 +74,6 @@ class SiftedSolution:
     lmp_usd_per_mwh: np.ndarray  # (n_bus,) pi
     line_flow_mw: np.ndarray  # (n_line,)
     feasible: bool  # False: an artificial stayed in use (the whole LP has no feasible point)
-    working_columns: int  # real columns in the working LP at the optimum
-    rounds: int  # working solves this hour
 
 
 class SiftingLp:
@@ -174,14 +172,12 @@ class SiftingLp:
         self.rounds_total += rounds
         self.hours += 1
         feasible = bool(value[~real].max(initial=0.0) <= ARTIFICIAL_TOL_MW)
-        working_columns = int(real.sum())
-        self.columns_total += working_columns
+        self.columns_total += int(real.sum())
         if feasible:
             self._lmp = pi
             self._prune(np.abs(r))
             self._drop_idle_lines(np.asarray(sol.row_dual)[1:])
-        return SiftedSolution(x=x, lmp_usd_per_mwh=pi, line_flow_mw=flow, feasible=feasible,
-                              working_columns=working_columns, rounds=rounds)
+        return SiftedSolution(x=x, lmp_usd_per_mwh=pi, line_flow_mw=flow, feasible=feasible)
 
     def marginal(self, rate: np.ndarray) -> np.ndarray:
         """(n_bus,) d(rate . x)/d(demand at each bus) at the last solve's optimal basis: the basic
