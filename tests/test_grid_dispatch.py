@@ -238,6 +238,39 @@ def test_warm_start_gives_the_cold_answer_and_runs_are_bit_for_bit_repeatable(fo
     assert split > 0
 
 
+def test_bid_steps_reusing_the_last_hours_order_equal_steps_sorted_afresh():
+    """The dispatcher reuses the last hour's bid order when it still holds: the steps (their
+    slots, buses, MW and prices) must be exactly those of a dispatcher that sorts afresh, through
+    hours that keep the order, swap two prices, create and break ties, and stop or start slots."""
+    grid = ieee14()
+    rng = np.random.default_rng(5)
+    bid_bus = rng.integers(0, grid.n_bus, 60)
+    warm = Dispatcher(grid, bid_bus)
+    q, price = rng.uniform(1, 5, 60), np.round(rng.uniform(10, 60, 60), 1)
+    hours = []
+    for k in range(12):
+        price = price * 1.01 if k % 3 else price.copy()  # the same order, new prices
+        if k == 4:
+            price[[3, 7]] = price[[7, 3]]  # two swap
+        if k == 6:
+            price[bid_bus == bid_bus[0]] = price[0]  # ties at one bus
+        if k == 8:
+            q = q.copy()
+            q[:5] = 0.0  # slots stop bidding
+        if k == 10:
+            q[:5] = 2.0
+        hours.append((q.copy(), price.copy()))
+    reused = 0
+    for q, price in hours:
+        before = warm._last_order
+        got = warm._steps(q, price)
+        reused += got[0] is before
+        fresh = Dispatcher(grid, bid_bus)._steps(q, price)
+        for a, b in zip(got, fresh):
+            np.testing.assert_array_equal(a, b)
+    assert 0 < reused < len(hours) - 1  # both paths ran
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scale=st.floats(0.2, 3.0), seed=st.integers(0, 2 ** 32 - 1), form=st.sampled_from(["btheta", "ptdf", "copperplate"]))
 def test_invariants_hold_for_any_demand_and_bids_on_a_congested_ieee14(scale, seed, form):

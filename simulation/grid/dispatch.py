@@ -209,6 +209,8 @@ class Dispatcher:
         # the bid pool: _pool[bus, k] = column of the bus's k-th step (highest price first), -1: none yet
         self._pool = np.full((nb, 0), -1, np.int64)
         self._pool_size = np.zeros(nb, np.int64)
+        self._last_order = None  # the last hour's bidding slots in step order (`_bid_order`)
+        self._last_steps = None  # the last hour's step buses and their pool columns (`_pool_columns`)
         self._n_pool = 0
         #: the PTDF form's working LP (its `lines`, `rounds_total`, `columns_total`), else None
         self.sifting: SiftingLp | None = None
@@ -305,10 +307,7 @@ class Dispatcher:
     def _steps(self, q: np.ndarray, price: np.ndarray):
         """Group the slots bidding MW by (bus, price), by bus and then by descending price: the
         live slots in that order, each one's step, and per step its bus, MW and price."""
-        live = np.flatnonzero(q > 0)
-        by_price = np.argsort(-price[live], kind="stable")
-        # then by bus, stably (a radix sort on the small integer bus keys)
-        live = live[by_price[np.argsort(self._bus_key[live[by_price]], kind="stable")]]
+        live = self._bid_order(q, price)
         bus, p = self.bid_bus[live], price[live]
         first = np.ones(len(live), bool)
         first[1:] = (bus[1:] != bus[:-1]) | (p[1:] != p[:-1])
@@ -317,10 +316,30 @@ class Dispatcher:
         step_mw = np.bincount(step_of, weights=q[live], minlength=len(step_bus))
         return live, step_of, step_bus, step_mw, step_price
 
+    def _bid_order(self, q: np.ndarray, price: np.ndarray) -> np.ndarray:
+        """The slots bidding MW (q > 0) by bus, then by descending price, then by slot: the last
+        hour's order when it still is that order (the same slots bid and no two swapped: ~9 hours
+        in 10 of the Texas year; checking costs a fifth of sorting), else sorted afresh."""
+        last = self._last_order
+        if last is not None and np.count_nonzero(q) == len(last) and len(last) > 1 and (q[last] > 0).all():
+            b, p = self._bus_key[last], price[last]
+            same_bus = b[1:] == b[:-1]
+            in_order = (p[1:] < p[:-1]) | ((p[1:] == p[:-1]) & (last[1:] > last[:-1]))
+            if ((b[1:] > b[:-1]) | (same_bus & in_order)).all():
+                return last
+        live = np.flatnonzero(q > 0)
+        by_price = np.argsort(-price[live], kind="stable")
+        # then by bus, stably (a radix sort on the small integer bus keys)
+        live = live[by_price[np.argsort(self._bus_key[live[by_price]], kind="stable")]]
+        self._last_order = live
+        return live
+
     def _pool_columns(self, step_bus: np.ndarray) -> np.ndarray:
         """Pool column of each step (steps grouped by bus, highest price first): a bus's steps take
         its pool columns in that order, so a step keeps its column while prices keep their order,
-        and the basis stays warm."""
+        and the basis stays warm. The last hour's columns when the steps' buses are the same."""
+        if self._last_steps is not None and np.array_equal(step_bus, self._last_steps[0]):
+            return self._last_steps[1]
         n = len(step_bus)
         new_bus = np.ones(n, bool)
         new_bus[1:] = step_bus[1:] != step_bus[:-1]
@@ -328,7 +347,9 @@ class Dispatcher:
         counts = np.diff(np.append(starts, n))
         rank = np.arange(n) - np.repeat(starts, counts)
         self._grow_pool(step_bus[starts], counts)
-        return self._pool[step_bus, rank] - self._c_pool
+        col = self._pool[step_bus, rank] - self._c_pool
+        self._last_steps = (step_bus, col)
+        return col
 
     # -- every hour ------------------------------------------------------------------------------
     def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh, min_mw=None) -> DispatchResult:
