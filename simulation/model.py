@@ -7,6 +7,10 @@ One `step()` is one hour, a pipeline of values (each phase a function of the one
     -> allocate (cleared MW) -> mine -> Mined (blocks, hash rates) -> settle (BTC won)
     -> HourResult -> recorder.record -> (on its clock) investment review -> its events recorded
 
+On a grid with a unit commitment, an hour whose dispatch sheds demand gets a reliability
+commitment inside `dispatch_grid` (idle units the shortage's prices reach are committed for the
+rest of the day, and the hour is cleared again; `simulation.grid.commitment`).
+
 The investment review comes after the hour is recorded: what it changes (retired ASICs, signed
 leases) takes effect from the next hour, so every recorded hour is consistent in itself. The model
 object keeps only what persists between hours: the fleet and its ledger, the LMPs cleared so far

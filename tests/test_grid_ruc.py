@@ -154,7 +154,7 @@ def test_texas_hours_without_shedding_are_left_as_cleared(monkeypatch):
     m.step()
     inputs = m.drivers.advance(1)
     demand = inputs.bus_demand_mw * 0.8  # a light hour: nothing shed
-    bid, price = np.zeros(m.dispatcher._n_bid), np.zeros(m.dispatcher._n_bid)
+    bid = price = np.zeros(len(m.dispatcher.bid_bus))
     dispatch = m.dispatcher.solve(demand, inputs.gen_available_mw, bid, price, min_mw=inputs.gen_min_mw)
     assert dispatch.shed_mw.sum() == 0.0
     on = m.drivers.commitment.on.copy()
