@@ -62,7 +62,8 @@ DEFAULT_FLOOR_SHARE = 0.9
 
 @dataclass(frozen=True, eq=False)
 class Commitment:
-    """Committed units per day: `on[day, gen]` (bool); units without a minimum are always on."""
+    """Committed units per day: `on[day, gen]` (bool); units without a minimum are always on.
+    The day-ahead plan fills it; the reliability commitment (`commit`) adds units to a day."""
 
     on: np.ndarray  # (days, n_gen) bool
     min_mw: np.ndarray  # (n_gen,) minimum output of a committed unit
