@@ -7,6 +7,7 @@ of the world's hash supply (which answer the hashprice) are the model's Bitcoin 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import warnings
@@ -141,6 +142,13 @@ class Drivers:
     def min_output(self, hour: int) -> np.ndarray | None:
         """Minimum output per generator (MW) at `hour` (committed units' Pmin), or None without floors."""
         return None if self.commitment is None else self.commitment.floor_mw(hour)
+
+    def commit_units(self, inputs: HourInputs, units) -> HourInputs:
+        """Reliability commitment: `units` (indices) are on from `inputs.hour` to the end of its
+        day (`Commitment.commit`); the hour's inputs with them available and at their floors."""
+        self.commitment.commit(inputs.hour, units)
+        _, avail = self.grid_state(inputs.hour)
+        return dataclasses.replace(inputs, gen_available_mw=avail, gen_min_mw=self.min_output(inputs.hour))
 
     def advance(self, hour: int) -> HourInputs:
         """Move every exogenous process to `hour`; its inputs."""

@@ -7,6 +7,10 @@ One `step()` is one hour, a pipeline of values (each phase a function of the one
     -> allocate (cleared MW) -> mine -> Mined (blocks, hash rates) -> settle (BTC won)
     -> HourResult -> recorder.record -> (on its clock) investment review -> its events recorded
 
+On a grid with a unit commitment, an hour whose dispatch sheds demand gets a reliability
+commitment inside `dispatch_grid` (idle units the shortage's prices reach are committed for the
+rest of the day, and the hour is cleared again; `simulation.grid.commitment`).
+
 The investment review comes after the hour is recorded: what it changes (retired ASICs, signed
 leases) takes effect from the next hour, so every recorded hour is consistent in itself. The model
 object keeps only what persists between hours: the fleet and its ledger, the LMPs cleared so far
@@ -42,6 +46,7 @@ from simulation.drivers import Drivers, HourInputs
 from simulation.records import HourRecorder
 from simulation.bitcoin.economics import expected_hashprice_path
 from simulation.grid import Dispatcher
+from simulation.grid.commitment import reliability_units, scarcity_price
 from simulation.grid.dispatch import DispatchResult
 from simulation.grid.history import LmpHistory
 from simulation.markets import expected_rewards, sampled_rewards
@@ -57,6 +62,8 @@ class Cleared:
     own_served_mw: np.ndarray  # self-scheduled (firm) hashing served, per bid slot (MW)
     consumer_shed_mw: np.ndarray  # consumers' load shed per bus (MW)
     lme_t_per_mwh: np.ndarray  # locational marginal emissions per bus (tCO2/MWh)
+    inputs: HourInputs  # the hour's inputs as cleared (with the units reliability commitment added)
+    ruc_units: int | None  # units the reliability commitment added this hour (None: no commitment)
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class HourResult:
     mined: Mined
     btc_mined: np.ndarray  # per miner, this hour
     fleet: Fleet
+    ruc_units: int | None = None  # units the reliability commitment added this hour (None: no commitment)
 
     @property
     def lmp_usd_per_mwh(self) -> np.ndarray:
@@ -99,6 +107,10 @@ class HourResult:
 
 #: a few more cohort slots than any miner starts with, for the ASICs it buys later
 SPARE_COHORTS = 1
+#: reliability commitment: at most this many commit-and-clear-again rounds in an hour
+RUC_MAX_ROUNDS = 10
+#: reliability commitment: an hour shedding more than this (MW of inflexible demand) calls it
+RUC_MIN_SHED_MW = 0.01
 
 
 class GridPivotModel(mesa.Model):
@@ -154,6 +166,7 @@ class GridPivotModel(mesa.Model):
                                                         min_mw=self.drivers.min_output(h0)).lmp_usd_per_mwh)
         self._peak = {"month": None, "demand": -1.0, "drawn": np.zeros(self.fleet.n)}
         self.last_hour: HourResult | None = None
+        self._scarcity_usd_per_mwh = scarcity_price(self.grid)  # the grid's dearest offer (RUC)
         self.recorder = HourRecorder(self.fleet.n, self.grid, sc.run.agent_log, self.bitcoin.network.time,
                                      (sc.security.asic_usd_per_th, sc.rest_of_world.new_j_per_th,
                                       sc.rest_of_world.power_cost_usd_per_mwh))
@@ -217,6 +230,7 @@ class GridPivotModel(mesa.Model):
         signals = self.market_signals(inputs)
         bid_mw, bid_usd_per_mwh = self.collect_bids(signals)
         cleared = self.dispatch_grid(inputs, bid_mw, bid_usd_per_mwh)
+        inputs = cleared.inputs
         prev_training_mw, miner_unserved_mw = self.allocate(cleared, bid_mw, bid_usd_per_mwh)
         mined = self.mine_blocks(signals)
         btc_mined = self.settle(inputs, signals, cleared.dispatch, mined, prev_training_mw)
@@ -224,7 +238,7 @@ class GridPivotModel(mesa.Model):
             hour=hour, unix_time=self.unix_time, inputs=inputs, signals=signals, dispatch=cleared.dispatch,
             consumer_shed_mw=cleared.consumer_shed_mw, lme_t_per_mwh=cleared.lme_t_per_mwh,
             miner_unserved_mw=miner_unserved_mw, mined=mined,
-            btc_mined=btc_mined, fleet=self.fleet)
+            btc_mined=btc_mined, fleet=self.fleet, ruc_units=cleared.ruc_units)
         self.recorder.record(result)
         if self.datacollector is not None:
             self.datacollector.collect(self)
@@ -277,15 +291,42 @@ class GridPivotModel(mesa.Model):
         Self-scheduled hashing (price-takers) is firm demand the operator cannot curtail: it joins
         the consumers' demand at its bus, and a shortage there sheds both pro rata. Every other
         bid is flexible; bids at the value of lost load (a tenant's inference) are served unless
-        that would shed consumers, and are curtailed first when the grid is short."""
+        that would shed consumers, and are curtailed first when the grid is short.
+
+        On a grid with a unit commitment, an hour that sheds inflexible demand is cleared again
+        after a reliability commitment (`reliability_commit`)."""
         demand, bid, price, own = self.dispatch_inputs(inputs, bid_mw, bid_usd_per_mwh)
         dispatch = self.dispatcher.solve(demand, inputs.gen_available_mw, bid, price, min_mw=inputs.gen_min_mw)
+        ruc_units = None
+        if self.drivers.commitment is not None:
+            inputs, dispatch, ruc_units = self.reliability_commit(inputs, demand, bid, price, dispatch)
         lme = self.dispatcher.marginal_emissions()  # tCO2/MWh per bus
         shed_share = np.divide(dispatch.shed_mw, demand, out=np.zeros_like(demand), where=demand > 0)
         own_served = own * (1.0 - shed_share[self.dispatcher.bid_bus])
         consumer_shed = shed_share * inputs.bus_demand_mw
         self.lmp_history.push(dispatch.lmp_usd_per_mwh)
-        return Cleared(dispatch, own_served, consumer_shed, lme)
+        return Cleared(dispatch, own_served, consumer_shed, lme, inputs, ruc_units)
+
+    def reliability_commit(self, inputs: HourInputs, demand: np.ndarray, bid: np.ndarray, price: np.ndarray,
+                           dispatch: DispatchResult) -> tuple[HourInputs, DispatchResult, int]:
+        """ERCOT-style reliability unit commitment (`simulation.grid.commitment`, RUC): while the
+        hour sheds inflexible demand and uncommitted units priced below the shortage's LMPs at
+        their buses exist, commit them for the rest of the day and clear the hour again (at most
+        `RUC_MAX_ROUNDS` rounds). Hours without shedding are left as cleared. Returns the hour's
+        inputs and dispatch as finally cleared and the number of units committed."""
+        commitment, added = self.drivers.commitment, 0
+        for _ in range(RUC_MAX_ROUNDS):
+            shed = float(dispatch.shed_mw.sum())
+            if shed <= RUC_MIN_SHED_MW:
+                break
+            units = reliability_units(self.grid, dispatch.lmp_usd_per_mwh, commitment.uncommitted(inputs.hour), shed,
+                                      self._scarcity_usd_per_mwh)
+            if not len(units):
+                break
+            inputs = self.drivers.commit_units(inputs, units)
+            dispatch = self.dispatcher.solve(demand, inputs.gen_available_mw, bid, price, min_mw=inputs.gen_min_mw)
+            added += len(units)
+        return inputs, dispatch, added
 
     def dispatch_inputs(self, inputs: HourInputs, bid_mw: np.ndarray, bid_usd_per_mwh: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -177,6 +177,8 @@ class HourRecorder:
             "capex_usd": float(f.capex_usd.sum()),
             "hashrate_moved_to_ai_share": float(f.th_moved_to_ai.sum() * 1e12 / network_hs) if network_hs > 0 else 0.0,
         }
+        if r.ruc_units is not None:  # grids with a unit commitment: units the reliability commitment added
+            row["ruc_units"] = int(r.ruc_units)
         self.last = row
         self.tables["hourly"].rows.append(row)
         self._record_agents(r, {"mw_hashing": hash_mw, "mw_ai": ai_mw, "mw_curtailed": curtailed,

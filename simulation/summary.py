@@ -65,6 +65,8 @@ def run_summary(hourly: Mapping, retargets: int, miners: int | None = None) -> d
             "capex_usd": float(h["capex_usd"][-1]),
             "debt_end_usd": float(h["miner_debt_usd"][-1]),
         }
+    if "ruc_units" in h:  # grids with a unit commitment: what the reliability commitment did
+        out |= {"ruc_units": int(h["ruc_units"].sum()), "ruc_hours": int(np.count_nonzero(h["ruc_units"]))}
     if "security_budget_usd_per_day" in h:  # logs from before the security columns lack them
         out |= {
             "security_budget_usd_per_day_mean": mean("security_budget_usd_per_day"),

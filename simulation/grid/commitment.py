@@ -19,6 +19,29 @@ and an uncommitted one [0, 0]. The rule (documented, deterministic, no randomnes
   smallest demand, the most expensive committed day-ahead unit is released (must-run units stay).
   The hourly dispatch also drops floors for an hour they make infeasible (a local export limit),
   and says so in its status.
+
+Reliability unit commitment (RUC, `reliability_units`): the day-ahead rule above sees the system,
+not the network, so a load pocket behind a binding line can be left without its local units and
+the hourly LP sheds demand there at VOLL although a unit next to it stands idle. After an hour is
+cleared with consumer demand shed, the operator (`simulation/model.py`) commits more units and
+clears the hour again, in bounded rounds while shedding remains and candidates exist:
+
+- candidates are the day-ahead units not committed today (`Commitment.uncommitted`) whose bus
+  price in the shedding solution exceeds both their cost at minimum output (c1 + c2 Pmin,
+  USD/MWh) and every unit's offer (`scarcity_price`: the dearest unit's marginal cost at full
+  output): a price no generator can set comes from shed load (VOLL) or a rationed bid through
+  binding lines, so an injection at that bus relieves the shortage;
+- they are taken in order of that margin (the price the shortage sets at their bus less their
+  cost; ties by unit order), until their capacity covers the MW still shed;
+- committed units stay on for the rest of the day (`Commitment.commit`), at [Pmin, capacity].
+
+Deterministic (no randomness, stable sorts) and silent in hours without shedding, so a run in
+which nothing is shed clears exactly as without RUC. Where it departs from ERCOT's RUC (Nodal
+Protocols section 5): ERCOT solves a security-constrained unit commitment over the next day's
+hours (HRUC: the rest of the day) against its load forecast, with start-up and minimum-energy
+costs and contingencies; here it reacts to the hour just cleared, with a perfect view of it, by
+the LMPs of the shedding solution (a one-step, price-guided heuristic, no start-up costs, no
+N-1), and only from hours where consumer demand was actually shed.
 """
 
 from __future__ import annotations
@@ -39,7 +62,8 @@ DEFAULT_FLOOR_SHARE = 0.9
 
 @dataclass(frozen=True, eq=False)
 class Commitment:
-    """Committed units per day: `on[day, gen]` (bool); units without a minimum are always on."""
+    """Committed units per day: `on[day, gen]` (bool); units without a minimum are always on.
+    The day-ahead plan fills it; the reliability commitment (`commit`) adds units to a day."""
 
     on: np.ndarray  # (days, n_gen) bool
     min_mw: np.ndarray  # (n_gen,) minimum output of a committed unit
@@ -51,6 +75,44 @@ class Commitment:
     def floor_mw(self, hour: int) -> np.ndarray:
         """(n_gen,) minimum output in `hour`: Pmin for committed units, else 0."""
         return np.where(self.on[hour // 24], self.min_mw, 0.0)
+
+    def uncommitted(self, hour: int) -> np.ndarray:
+        """(n_gen,) bool: units with a minimum output that are off in `hour`'s day."""
+        return ~self.on[hour // 24]
+
+    def commit(self, hour: int, units) -> None:
+        """Reliability commitment: `units` (indices) are on from `hour` to the end of its day."""
+        self.on[hour // 24, np.asarray(units, np.int64)] = True
+
+
+def scarcity_price(grid: Grid) -> float:
+    """USD/MWh above which no unit of `grid` sets a price: the largest marginal cost at full
+    output (c1 + 2 c2 cap) of any unit."""
+    return float(np.max(grid.gen_cost_usd_per_mwh + 2 * grid.gen_cost_quad_usd_per_mw2h * grid.gen_cap_mw,
+                        initial=0.0))
+
+
+def reliability_units(grid: Grid, lmp_usd_per_mwh, uncommitted, shed_mw: float,
+                      scarcity_usd_per_mwh: float | None = None) -> np.ndarray:
+    """Units to commit for an hour that shed `shed_mw` MW (module docstring, RUC): indices of
+    `uncommitted` units (bool, n_gen) whose bus price in the shedding solution
+    (`lmp_usd_per_mwh`, per bus) exceeds their cost at minimum output and `scarcity_usd_per_mwh`
+    (default `scarcity_price(grid)`), by decreasing margin, until their capacity covers
+    `shed_mw`. Empty when none qualifies or nothing is shed."""
+    lmp = np.asarray(lmp_usd_per_mwh, float)
+    if lmp.shape != (grid.n_bus,):
+        raise ValueError(f"lmp_usd_per_mwh: shape {lmp.shape}, expected ({grid.n_bus},); give one price per bus")
+    if not shed_mw > 0:
+        return np.zeros(0, np.int64)
+    floor = scarcity_price(grid) if scarcity_usd_per_mwh is None else float(scarcity_usd_per_mwh)
+    price = lmp[grid.gen_bus]
+    cost = grid.gen_cost_usd_per_mwh + grid.gen_cost_quad_usd_per_mw2h * grid.gen_min_mw
+    margin = price - cost
+    ok = np.asarray(uncommitted, bool) & (grid.gen_cap_mw > 0) & (price > floor) & (margin > 0)
+    cand = np.flatnonzero(ok)
+    order = cand[np.argsort(-margin[cand], kind="stable")]
+    n = int(np.searchsorted(np.cumsum(grid.gen_cap_mw[order]), shed_mw)) + 1
+    return order[:n]
 
 
 def daily_commitment(grid: Grid, demand_mw, wind_cf, solar_cf, reserve: float = DEFAULT_RESERVE,
