@@ -278,11 +278,16 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--hours and --miners must be >= 1, --baseline-hours >= 0")
 
     sc = scenario(args.config, args.hours, args.miners, args.agent_log, args.seed)
-    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="year_bench_"))
+    return in_out_folder(args.out, "year_bench_", lambda out: _bench(sc, args, out))
+
+
+def in_out_folder(folder: str | None, prefix: str, bench):
+    """bench(out): in `folder`, or in a temporary folder (named `prefix`...) deleted afterwards."""
+    out = Path(folder) if folder else Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        return _bench(sc, args, out)
+        return bench(out)
     finally:
-        if not args.out:
+        if not folder:
             shutil.rmtree(out, ignore_errors=True)
 
 

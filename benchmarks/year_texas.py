@@ -37,9 +37,7 @@ T_START = time.perf_counter()
 
 import argparse  # noqa: E402
 import resource  # noqa: E402
-import shutil  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -49,7 +47,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import numpy as np  # noqa: E402
 
-from year_ieee118 import SHOWN, PhaseClock, scenario  # noqa: E402  (pins the process to one core)
+from year_ieee118 import SHOWN, PhaseClock, in_out_folder, scenario  # noqa: E402  (pins the process to one core)
 from simulation.config import resolve_scenario  # noqa: E402
 from simulation.grid import Dispatcher  # noqa: E402
 from simulation.grid.pandapower_reference import segmented_net  # noqa: E402
@@ -217,12 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="folder for the year's logs (default: a temporary folder, deleted)")
     args = ap.parse_args(argv)
     sc = texas_scenario(args.config, args.hours, args.miners, args.case)
-    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="year_texas_"))
-    try:
-        return _bench(sc, args, out)
-    finally:
-        if not args.out:
-            shutil.rmtree(out, ignore_errors=True)
+    return in_out_folder(args.out, "year_texas_", lambda out: _bench(sc, args, out))
 
 
 def _bench(sc, args, out: Path) -> int:
