@@ -40,8 +40,9 @@ def settle_hour(fleet: Fleet, ledger: Ledger, s: MarketSignals, lmp_usd_per_mwh:
     f.revenue_ai_usd[:] = f.lease_fee_usd_per_h * f.active + passthrough + cleared[:, SLOT_SPOT] * spot_usd_per_mwh
 
     # SLA: firm shortfall beyond the allowance (1 - uptime) x required MWh is penalised once.
-    f.required_firm_mwh += f.firm_mw * f.active
-    f.short_firm_mwh += np.maximum(f.firm_mw * f.active - cleared[:, SLOT_FIRM], 0.0)
+    firm_due_mw = f.firm_mw * f.active
+    f.required_firm_mwh += firm_due_mw
+    f.short_firm_mwh += np.maximum(firm_due_mw - cleared[:, SLOT_FIRM], 0.0)
     excess = np.maximum(f.short_firm_mwh - (1.0 - f.sla_uptime) * f.required_firm_mwh - f.penalised_mwh, 0.0)
     f.penalised_mwh += excess
     penalty = excess * f.penalty_usd_per_mwh

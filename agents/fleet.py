@@ -149,6 +149,14 @@ class Fleet:
         """Power the miner could draw this hour: installed load capped by the interconnect."""
         return self.capacity_mw_with(row_sum(self.asic_mw))
 
+    def capacity_mw_at(self, rows) -> np.ndarray:
+        """`capacity_mw` of miner `rows` (an index array or a slice) alone: the same numbers,
+        without computing the whole fleet's."""
+        asic_mw = self.asic_units[rows] * self.asic_th_per_unit[rows] * self.asic_j_per_th[rows] * 1e-6
+        installed_mw = row_sum(asic_mw) + self.gpu_units[rows] * self.gpu_kw[rows] * 1e-3 \
+            + (self.firm_mw[rows] + self.training_mw[rows])
+        return np.minimum(self.interconnect_mw[rows], installed_mw) * self.active[rows]
+
     def capacity_mw_with(self, asic_total_mw: np.ndarray) -> np.ndarray:
         """`capacity_mw` from each miner's ASIC MW (`row_sum(asic_mw)`), for a caller that has it."""
         return np.minimum(self.interconnect_mw, asic_total_mw + self.gpu_mw + self.hosted_mw) * self.active
@@ -191,8 +199,12 @@ class Fleet:
     @property
     def margin_usd(self) -> np.ndarray:
         """Last hour's operating margin (EBITDA) per miner (USD)."""
-        return (self.revenue_hash_usd + self.revenue_ai_usd + self.revenue_dr_usd
-                - self.power_cost_usd - self.other_cost_usd)
+        return self.margin_usd_at(slice(None))
+
+    def margin_usd_at(self, rows) -> np.ndarray:
+        """`margin_usd` of miner `rows` (an index array or a slice) alone."""
+        return (self.revenue_hash_usd[rows] + self.revenue_ai_usd[rows] + self.revenue_dr_usd[rows]
+                - self.power_cost_usd[rows] - self.other_cost_usd[rows])
 
     @property
     def equity_usd(self) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Miners' hourly bidding strategies, chosen per miner by name in the scenario config.
 
-A strategy decides for a *group* of miners at once (rows `idx` of the fleet arrays): it returns
-the MW it asks for in every bid slot and the price it is willing to pay (USD/MWh). A bid at the
+A strategy decides for a *group* of miners at once (rows `idx` of the fleet arrays: an index
+array or, where the group's rows are contiguous, a slice): it returns the MW it asks for in
+every bid slot and the price it is willing to pay (USD/MWh). A bid at the
 value of lost load is *price-taking*: the miner self-schedules that load from its own forecast
 and the grid serves it like firm demand. A bid below it is *price-responsive*: the market
 clearing decides, hour by hour, whether the miner runs.
@@ -177,8 +178,8 @@ class Adaptive(Strategy):
         return avail, value
 
     def learn(self, fleet, idx, s):
-        cap = fleet.capacity_mw[idx]
-        self.score[self.pos[idx]] += np.where(cap > 0, fleet.margin_usd[idx] / np.where(cap > 0, cap, 1.0), 0.0)
+        cap = fleet.capacity_mw_at(idx)
+        self.score[self.pos[idx]] += np.where(cap > 0, fleet.margin_usd_at(idx) / np.where(cap > 0, cap, 1.0), 0.0)
         if (s.hour + 1) % self.EPOCH_H:
             return
         rows = np.arange(len(self.idx))

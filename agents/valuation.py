@@ -68,7 +68,8 @@ def slot_values(fleet: Fleet, idx: np.ndarray, s: MarketSignals) -> tuple[np.nda
     value[:, SLOT_SPOT] = s.spot_values_usd_per_mwh(fleet)[idx]
     avail[:, SLOT_HASH0:] = fleet.asic_mw[idx]
     value[:, SLOT_HASH0:] = s.hash_values_usd_per_mwh(fleet)[idx]
-    avail *= active[:, None]
+    if not active.all():  # (with every miner active this would multiply by 1)
+        avail *= active[:, None]
     return avail, value
 
 

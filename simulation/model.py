@@ -276,7 +276,7 @@ class GridPivotModel(mesa.Model):
         avail, value = slot_values(f, slice(None), s)  # every miner's slots, valued once
         for (strategy, idx), rows in zip(self.strategy_groups, self._group_rows):
             if strategy.decides_by_offer():
-                f.bid_mw[rows], f.bid_usd_per_mwh[rows] = strategy.offer(f, idx, s, avail[rows], value[rows])
+                f.bid_mw[rows], f.bid_usd_per_mwh[rows] = strategy.offer(f, rows, s, avail[rows], value[rows])
             else:
                 f.bid_mw[rows], f.bid_usd_per_mwh[rows] = strategy.bid(f, idx, s)
         cut = self._offer_rows  # the strategies' offers, cut to the interconnects all at once
@@ -377,8 +377,8 @@ class GridPivotModel(mesa.Model):
                     sc.demand_response.payment_usd_per_mwh, sc.investment.fixed_cost_usd_per_mw_month,
                     sc.markets.ai.hosting.power == "passthrough", 1.0 / (24.0 * sc.finance.ebitda_memory_days))
         self._track_four_cp(inputs)
-        for strategy, idx in self.strategy_groups:
-            strategy.learn(f, idx, s)
+        for (strategy, _), rows in zip(self.strategy_groups, self._group_rows):
+            strategy.learn(f, rows, s)  # (a slice where the group's rows are contiguous: views, not copies)
         return btc_mined
 
     def invest(self, inputs: HourInputs) -> list:

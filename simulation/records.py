@@ -191,7 +191,7 @@ class HourRecorder:
         """The hour's security outcomes: the budget paid for its blocks (as USD per day), and the
         cost of a majority attack on the network's hash rate, rented or built."""
         reward_btc = sum(b.subsidy_sat + b.fees_sat for b in mined.blocks) / 1e8
-        network_eh_s = mined.network_hs / 1e18
+        network_eh_s = float(mined.network_hs) / 1e18  # (a Python float: the formulas' scalar path)
         asic_usd_per_th, new_j_per_th, power_cost_usd_per_mwh = self.attack_costs
         return {
             "security_budget_usd_per_day": float(security_budget_usd_per_day(reward_btc, s.btc_price_usd)),

@@ -161,6 +161,35 @@ def test_adaptive_learns_the_arm_with_the_best_margin():
     assert np.all(s.count > 0)
 
 
+def test_fleet_quantities_of_some_rows_are_the_whole_fleets_at_those_rows_bit_for_bit():
+    """`capacity_mw_at` / `margin_usd_at` (a group's rows, as an index array or a slice) give
+    exactly the numbers `capacity_mw` / `margin_usd` give at those rows."""
+    rng = np.random.default_rng(5)
+    f = make_fleet(n=7, j_per_th=(17.5, 29.5, 0.0))
+    f.asic_units[:] = rng.integers(0, 9000, f.asic_units.shape)
+    f.gpu_units[:] = rng.integers(0, 3000, f.n)
+    f.firm_mw[:], f.training_mw[:] = rng.uniform(0, 5, f.n), rng.uniform(0, 5, f.n)
+    f.interconnect_mw[:] = rng.uniform(5, 60, f.n)
+    f.active[2] = False
+    for name in ("revenue_hash_usd", "revenue_ai_usd", "revenue_dr_usd", "power_cost_usd", "other_cost_usd"):
+        getattr(f, name)[:] = rng.normal(0, 1e4, f.n)
+    for rows in (slice(2, 6), np.array([0, 3, 6])):
+        assert f.capacity_mw_at(rows).tobytes() == f.capacity_mw[rows].tobytes()
+        assert f.margin_usd_at(rows).tobytes() == f.margin_usd[rows].tobytes()
+
+
+def test_adaptive_learns_the_same_from_a_slice_of_its_rows_as_from_their_indices():
+    f = make_fleet(n=4)
+    by_index, by_slice = (strategy_class("adaptive")(f, np.arange(1, 4), np.random.default_rng(0)) for _ in range(2))
+    for h in range(120):
+        f.revenue_hash_usd[:] = np.arange(4.0) * (h % 5)
+        sig = MarketSignals(**{**signals(4).__dict__, "hour": h})
+        by_index.learn(f, np.arange(1, 4), sig)
+        by_slice.learn(f, slice(1, 4), sig)
+    assert by_index.mean.tobytes() == by_slice.mean.tobytes() and np.array_equal(by_index.arm, by_slice.arm)
+    assert by_index.count.sum() == 3 * 5  # five days scored for each of the three miners
+
+
 def test_every_registered_strategy_respects_the_interconnect_and_bids():
     f = make_fleet(n=4)
     idx = np.arange(4)

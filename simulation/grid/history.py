@@ -40,7 +40,10 @@ class LmpHistory:
         lags = np.arange(24, 24 * FORECAST_DAYS + 1, 24)
         lags = lags[lags <= self._n]
         rows = (self._n - lags) % len(self._buf)
-        days = np.sort(self._buf[rows] if buses is None else self._buf[np.ix_(rows, buses)], axis=0)
+        days = self._buf[rows]  # (days, buses): a copy, rows of the buffer read whole
+        if buses is not None:
+            days = days.take(buses, axis=1)
+        days.sort(axis=0)
         k = len(rows)
         return days[k // 2] if k % 2 else 0.5 * (days[k // 2 - 1] + days[k // 2])
 
