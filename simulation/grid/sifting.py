@@ -137,44 +137,48 @@ class SiftingLp:
         r = cost - sign * self._lmp[bus]
         x_fixed = np.where(r < 0, hi, lo)
         working = np.zeros(n, bool)
-        real = self._cols >= 0
-        working[self._cols[real]] = True
-        free = hi > lo
+        working[self._cols[self._cols >= 0]] = True
         self._refresh(np.where(working, 0.0, x_fixed))
+        # a fixed column is wrong when toward x its reduced cost > 0 (toward: -1 at lo, +1 at hi;
+        # 0 for working columns and columns with lo == hi): wrong = toward (cost - sign pi)
+        toward = np.where(x_fixed <= lo, -1.0, 1.0)
+        toward[working | ~(hi > lo)] = 0.0
+        cost_t, sign_t = toward * cost, toward * sign
         rounds = 0
         while True:
             rounds += 1
             self._run()
             sol = self._h.getSolution()
-            value = np.asarray(sol.col_value)
-            real = self._cols >= 0
-            x = x_fixed.copy()
-            x[self._cols[real]] = value[real]
             pi = self._nodal(np.asarray(sol.row_dual))
-            r = cost - sign * pi[bus]
-            wrong = np.where(x_fixed <= lo, -r, r)  # > 0: the fixed column sits at the wrong bound
-            wrong[working | ~free] = 0.0
+            pi_col = pi[bus]
+            wrong = cost_t - sign_t * pi_col  # > 0: the fixed column sits at the wrong bound
             new = np.flatnonzero(wrong > PRICING_TOL)
             if new.size:  # into the working LP (the most wrong first), warm
                 if new.size > ENTER_COLUMNS:
                     new = np.sort(new[np.argpartition(-wrong[new], ENTER_COLUMNS)[:ENTER_COLUMNS]])
-                working[new] = True
+                cost_t[new] = sign_t[new] = 0.0
                 self._add_columns(new, x_fixed)
                 continue
+            value = np.asarray(sol.col_value)
+            real = self._cols >= 0
+            x = x_fixed.copy()
+            x[self._cols[real]] = value[real]
             flow = self.flows(np.bincount(bus, sign * x, g.n_bus) - demand_mw)
             over = np.flatnonzero(np.abs(flow) > self._limit + LAZY_VIOLATION_MW)
             if over.size:
                 self._add_lines(over)
                 continue
             break
+        r = cost - sign * pi_col
         self.rounds_total += rounds
         self.hours += 1
         feasible = bool(value[~real].max(initial=0.0) <= ARTIFICIAL_TOL_MW)
         self.columns_total += int(real.sum())
         if feasible:
             self._lmp = pi
-            self._prune(np.abs(r))
-            self._drop_idle_lines(np.asarray(sol.row_dual)[1:])
+            basic = np.asarray(self._h.getBasicVariables()[1])  # working columns >= 0, row slacks -1 - row
+            self._prune(np.abs(r), basic)
+            self._drop_idle_lines(np.asarray(sol.row_dual)[1:], basic)
         return SiftedSolution(x=x, lmp_usd_per_mwh=pi, line_flow_mw=flow, feasible=feasible)
 
     def marginal(self, rate: np.ndarray) -> np.ndarray:
@@ -192,10 +196,9 @@ class SiftingLp:
 
     # -- the working LP --------------------------------------------------------------------------
     def _nodal(self, y: np.ndarray) -> np.ndarray:
-        out = np.full(self.grid.n_bus, y[0])
-        if self.lines:
-            out = out + y[1:1 + len(self.lines)] @ self._ptdf
-        return out + 0.0  # -0.0 -> 0.0
+        if not self.lines:
+            return np.full(self.grid.n_bus, y[0] + 0.0)
+        return y[1:1 + len(self.lines)] @ self._ptdf + (y[0] + 0.0)  # (+ 0.0: -0.0 -> 0.0)
 
     def _refresh(self, fixed_x: np.ndarray) -> None:
         """The new hour in the working LP: its columns' costs and bounds, the rows' bounds."""
@@ -221,28 +224,24 @@ class SiftingLp:
         row_hi = np.concatenate([bal, self._shift + lim])
         self._h.changeRowsBounds(len(row_lo), np.arange(len(row_lo), dtype=np.int32), row_lo, row_hi)
 
-    def _column_entries(self, cols: np.ndarray):
-        """Column-wise (start (n + 1,), row index, value) of whole-LP columns in the working rows:
-        the sign in the balance row, sign x PTDF in each line row. Dense: a PTDF row of a meshed
-        grid has an entry at nearly every bus; HiGHS itself drops the entries below its
-        `small_matrix_value` (1e-9)."""
-        _, _, _, bus, sign, _ = self._hour
-        rows = 1 + len(self.lines)
-        m = np.empty((len(cols), rows))
-        m[:, 0] = sign[cols]
-        m[:, 1:] = (self._ptdf[:, bus[cols]] * sign[cols]).T
-        return np.arange(0, rows * len(cols) + 1, rows), np.tile(np.arange(rows), len(cols)), m.ravel()
-
     def _add_columns(self, new: np.ndarray, x_fixed: np.ndarray) -> None:
-        """Fixed columns join the working LP; their injections leave the fixed ones."""
+        """Fixed columns join the working LP; their injections leave the fixed ones. Their entries
+        go in dense, column by column: the sign in the balance row, sign x PTDF in each line row (a
+        PTDF row of a meshed grid has an entry at nearly every bus; HiGHS itself drops the entries
+        below its `small_matrix_value`, 1e-9)."""
         cost, lo, hi, bus, sign, _ = self._hour
-        start, index, value = self._column_entries(new)
-        self._h.addCols(len(new), cost[new], lo[new], hi[new], len(index), start[:-1].astype(np.int32),
-                        index.astype(np.int32), value)
+        s, ptdf = sign[new], self._ptdf[:, bus[new]]  # (lines, new)
+        rows = 1 + len(self.lines)
+        entries = np.empty((len(new), rows))
+        entries[:, 0] = s
+        entries[:, 1:] = (ptdf * s).T
+        self._h.addCols(len(new), cost[new], lo[new], hi[new], entries.size,
+                        np.arange(0, entries.size, rows, dtype=np.int32),
+                        np.tile(np.arange(rows, dtype=np.int32), len(new)), entries.ravel())
         self._cols = np.concatenate([self._cols, new])
-        freed = sign[new] * x_fixed[new]  # what they injected while fixed
+        freed = s * x_fixed[new]  # what they injected while fixed
         np.add.at(self._net, bus[new], freed)
-        self._shift = self._shift + self._ptdf[:, bus[new]] @ freed
+        self._shift = self._shift + ptdf @ freed
         self._push_rows()
 
     def _add_rows(self, row_lo, row_hi, lines: list[int], cols: np.ndarray) -> None:
@@ -276,12 +275,11 @@ class SiftingLp:
         row_lo, row_hi = shift - lim, shift + lim
         self._add_rows(row_lo, row_hi, lines, self._cols)
 
-    def _prune(self, reduced_cost: np.ndarray) -> None:
-        """Working columns at a bound and far from their margin leave (the basis stays valid:
+    def _prune(self, reduced_cost: np.ndarray, b: np.ndarray) -> None:
+        """Working columns at a bound and far from their margin leave (the basis `b` stays valid:
         only nonbasic columns go)."""
         real = np.flatnonzero(self._cols >= 0)
         basic = np.zeros(len(self._cols), bool)
-        b = np.asarray(self._h.getBasicVariables()[1])
         basic[b[b >= 0]] = True
         basic = basic[real]
         far = reduced_cost[self._cols[real]]
@@ -297,12 +295,11 @@ class SiftingLp:
             keep[real[go]] = False
             self._cols = self._cols[keep]
 
-    def _drop_idle_lines(self, line_dual: np.ndarray) -> None:
+    def _drop_idle_lines(self, line_dual: np.ndarray, b: np.ndarray) -> None:
         """Lines that have not bound for LINE_IDLE_HOURS leave the working LP with their
-        artificials (when their row's slack is basic, so the basis stays valid); a line that
-        binds again comes back the lazy way."""
+        artificials (when their row's slack is basic in `b`, so the basis stays valid); a line
+        that binds again comes back the lazy way."""
         self._idle = np.where(line_dual != 0.0, 0, self._idle + 1)
-        b = np.asarray(self._h.getBasicVariables()[1])
         slack_basic = np.zeros(1 + len(self.lines), bool)
         slack_basic[-1 - b[b < 0]] = True
         go = np.flatnonzero((self._idle > LINE_IDLE_HOURS) & slack_basic[1:])
