@@ -129,15 +129,23 @@ class Drivers:
     def grid_state(self, hour: int) -> tuple[np.ndarray, np.ndarray]:
         """Inflexible demand per bus (MW) and available generation per generator (MW) at `hour`."""
         s = self.series
+        if self._flatness is not None:
+            demand = zonal_demand_mw(float(s.demand_mw[hour]), self._mean_demand_mw, self._share, self._flatness)
+        else:
+            demand = s.demand_mw[hour] * self._share
+        return demand, self.available_mw(hour)
+
+    def available_mw(self, hour: int) -> np.ndarray:
+        """Available generation per generator (MW) at `hour`: capacity, wind and solar by their
+        capacity factors, 0 for units the commitment has off."""
+        s = self.series
         cap = np.asarray(self.grid.gen_cap_mw, float)
         avail = np.where(self._is_wind, cap * s.wind_cf[hour], np.where(self._is_solar, cap * s.solar_cf[hour], cap))
         if self._coast_wind is not None:
             avail = np.where(self._is_coast_wind, cap * self._coast_wind[hour], avail)
         if self.commitment is not None:
             avail = self.commitment.available_mw(hour, avail)
-        if self._flatness is not None:
-            return zonal_demand_mw(float(s.demand_mw[hour]), self._mean_demand_mw, self._share, self._flatness), avail
-        return s.demand_mw[hour] * self._share, avail
+        return avail
 
     def min_output(self, hour: int) -> np.ndarray | None:
         """Minimum output per generator (MW) at `hour` (committed units' Pmin), or None without floors."""
@@ -147,8 +155,8 @@ class Drivers:
         """Reliability commitment: `units` (indices) are on from `inputs.hour` to the end of its
         day (`Commitment.commit`); the hour's inputs with them available and at their floors."""
         self.commitment.commit(inputs.hour, units)
-        _, avail = self.grid_state(inputs.hour)
-        return dataclasses.replace(inputs, gen_available_mw=avail, gen_min_mw=self.min_output(inputs.hour))
+        return dataclasses.replace(inputs, gen_available_mw=self.available_mw(inputs.hour),
+                                   gen_min_mw=self.min_output(inputs.hour))
 
     def advance(self, hour: int) -> HourInputs:
         """Move every exogenous process to `hour`; its inputs."""

@@ -99,7 +99,7 @@ class SiftingLp:
         self._cols = np.zeros(0, np.int64)  # the working LP's columns: whole-LP column, or -1 - row for an artificial
         self._idle = np.zeros(0, np.int64)  # per line in the working LP: hours since it last bound
         self._lmp = None  # last prices (None before the first hour)
-        self._add_rows(np.array([0.0]), np.array([0.0]), [], np.zeros(0, np.int64))  # the balance row
+        self._add_rows(np.array([0.0]), np.array([0.0]))  # the balance row
         self.rounds_total = 0  # working solves, all hours
         self.columns_total = 0  # working LP's real columns at each hour's optimum, summed
         self.hours = 0
@@ -244,15 +244,16 @@ class SiftingLp:
         self._shift = self._shift + ptdf @ freed
         self._push_rows()
 
-    def _add_rows(self, row_lo, row_hi, lines: list[int], cols: np.ndarray) -> None:
-        """Rows into the working LP (entries in the working columns `cols`, by position), each
-        with its artificial pair."""
+    def _add_rows(self, row_lo, row_hi, ptdf: np.ndarray | None = None) -> None:
+        """Rows into the working LP, each with its artificial pair: the balance row (`ptdf` None,
+        no entries yet), or line rows with these PTDF rows (lines, buses), their entries in the
+        working columns."""
         k0 = self._h.getNumRow()
         n = len(row_lo)
-        if lines:
+        if ptdf is not None:
             _, _, _, bus, sign, _ = self._hour
-            real = np.flatnonzero(cols >= 0)
-            m = np.array([self.ptdf_row(l) for l in lines])[:, bus[cols[real]]] * sign[cols[real]]
+            real = np.flatnonzero(self._cols >= 0)
+            m = ptdf[:, bus[self._cols[real]]] * sign[self._cols[real]]
             self._h.addRows(n, row_lo, row_hi, m.size, np.arange(0, m.size, len(real), dtype=np.int32),
                             np.tile(real.astype(np.int32), n), m.ravel())
         else:
@@ -265,15 +266,14 @@ class SiftingLp:
     def _add_lines(self, lines: np.ndarray) -> None:
         """Overloaded lines join the working LP (warm); they stay for the hours after."""
         lines = [int(l) for l in lines]
-        k0 = len(self.lines)
         self.lines.extend(lines)
-        self._ptdf = np.vstack([self._ptdf, [self.ptdf_row(l) for l in lines]])
+        rows = np.array([self.ptdf_row(l) for l in lines])
+        self._ptdf = np.vstack([self._ptdf, rows])
         self._idle = np.concatenate([self._idle, np.zeros(len(lines), np.int64)])
-        shift = self._ptdf[k0:] @ self._net
+        shift = rows @ self._net
         self._shift = np.concatenate([self._shift, shift])
         lim = self._limit[lines]
-        row_lo, row_hi = shift - lim, shift + lim
-        self._add_rows(row_lo, row_hi, lines, self._cols)
+        self._add_rows(shift - lim, shift + lim, rows)
 
     def _prune(self, reduced_cost: np.ndarray, b: np.ndarray) -> None:
         """Working columns at a bound and far from their margin leave (the basis `b` stays valid:
