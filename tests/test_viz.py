@@ -277,7 +277,9 @@ def test_page_steps_and_resets_with_the_controls():
     assert len(charts) == 4 and all('data-points="3"' in c for c in charts)
     table = _one(rc, "gp-table-card").unsafe_innerHTML
     assert table.count("<tr") == 1 + SMALL["miners"]  # header + every miner (fewer than 15)
-    assert "hour <b class=\"gp-hour\">2</b>" in _one(rc, "gp-map-card").unsafe_innerHTML  # hours count from 0
+    head = _one(rc, "gp-map-card").unsafe_innerHTML
+    assert "hour <b class=\"gp-hour\">2</b>" in head  # hours count from 0
+    assert re.search(r"\(\d{4}-\d\d-\d\d \d\d:\d\d local, UTC-6\)", head)  # the grid's wall clock, zone named
 
     # controls: 5 miners, all profit_max, seed 7; Reset builds the model from them
     sliders = {w.widget.label.split(":")[0]: w.widget for w in rc.find(v.Slider)}

@@ -84,7 +84,7 @@ def map_header(model) -> str:
         return head + settings_line(model)
     hw = model.heatwave_hours
     heat = hw is not None and hw[0] <= last["hour"] < hw[1]
-    when = model.datetime.strftime("%Y-%m-%d %H:%M")
+    when = f"{model.datetime:%Y-%m-%d %H:%M} local, UTC{model.config.run.utc_offset_h:+d}"  # the grid's wall clock
     return (f'<div class="gp-map-header" data-steps="{steps}" data-hour="{int(last["hour"])}" '
             f'style="font:13px sans-serif;margin:2px 6px">'
             f'<b>{name}</b>, hour <b class="gp-hour">{int(last["hour"])}</b> ({when})'
