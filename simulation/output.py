@@ -55,13 +55,16 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "RunLog", "TableWriter", "RunIncompleteError", "RunDamagedError", "FolderInUseError", "lock_folder", "MARKER_RESERVE", "Terminated", "install_signal_handlers", "run_meta",
@@ -698,10 +701,13 @@ def _marker_state(folder: Path) -> str:
     return "marker unreadable"
 
 
-def read_run(folder: str | Path, *, allow_incomplete: bool = False) -> dict:
+def read_run(folder: str | Path, *, allow_incomplete: bool = False,
+             columns: Mapping[str, Sequence[str]] | None = None) -> dict:
     """The tables of a run folder as pandas DataFrames, by name (sorted). An incomplete run raises
     RunIncompleteError unless `allow_incomplete`, which reads its partial tables too, skipping
-    any without a Parquet footer (a run killed while writing)."""
+    any without a Parquet footer (a run killed while writing). `columns` reads only the named
+    columns of the tables it names (a year of a 2,000-bus grid's `buses` table is 17.5 million
+    rows); a table without one of them raises RunDamagedError."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such run folder; pass a folder written by a run")
@@ -715,8 +721,11 @@ def read_run(folder: str | Path, *, allow_incomplete: bool = False) -> dict:
                                      "allow_incomplete=True to read its partial tables")
     tables: dict = {}
     for p in sorted(folder.glob(f"*{TABLE_SUFFIX}")):
+        name = p.name[: -len(TABLE_SUFFIX)]
         try:
-            tables[p.name[: -len(TABLE_SUFFIX)]] = pq.read_table(p).to_pandas()
+            tables[name] = _read_table(p, (columns or {}).get(name))
+        except RunDamagedError:
+            raise
         except (pa.ArrowException, OSError, ValueError) as e:
             first = " ".join(str(e).split()).replace(f"'{p}'", "").split(". ")[0][:100] or type(e).__name__
             raise RunDamagedError(f"{p}: not a readable Parquet table ({first}); the run folder is damaged: "
@@ -726,8 +735,18 @@ def read_run(folder: str | Path, *, allow_incomplete: bool = False) -> dict:
             name = p.name[: -len(PARTIAL_SUFFIX)]
             if name not in tables:
                 with contextlib.suppress(pa.ArrowException, OSError):
-                    tables[name] = pq.read_table(p).to_pandas()
+                    tables[name] = _read_table(p, (columns or {}).get(name))
     return dict(sorted(tables.items()))
+
+
+def _read_table(path: Path, columns: Sequence[str] | None) -> pd.DataFrame:
+    if columns is not None:
+        missing = [c for c in columns if c not in pq.read_schema(path).names]
+        if missing:
+            raise RunDamagedError(f"{path}: has no column '{missing[0]}'; it is not a table this version of "
+                                  "gridpivot wrote: re-run it")
+    table = pq.read_table(path, columns=None if columns is None else list(columns))
+    return table.to_pandas(split_blocks=True, self_destruct=True)  # frees each Arrow column as it converts
 
 
 # ------------------------------------------------------------------------------------------------

@@ -387,6 +387,13 @@ def _(tmp, run=None):
     return ["analyse", str(r), "--no-figures"], [str(r / "hourly.parquet"), "no column"]
 
 
+@case("analyse-foreign-bus-table")
+def _(tmp, run=None):
+    r = copy_run(run, tmp / "r")
+    (r / "hourly.parquet").replace(r / "buses.parquet")  # the figures read three of its columns only
+    return ["analyse", str(r)], [str(r / "buses.parquet"), "no column 'bus'"]
+
+
 @case("analyse-garbage-table")
 def _(tmp, run=None):
     r = copy_run(run, tmp / "r")

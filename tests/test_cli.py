@@ -67,14 +67,29 @@ def test_analyse_writes_figures_whose_data_matches_the_logs(default_run):
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), h["network_eh_s"].to_numpy())
     np.testing.assert_array_equal(ax.lines[1].get_ydata(), h["local_eh_s"].to_numpy())
     heat = drawn["lmp_heatmap"].axes[0].images[0].get_array()
-    lmp = buses.pivot(index="bus", columns="hour", values="lmp_usd_per_mwh").to_numpy()
-    np.testing.assert_array_equal(np.asarray(heat), lmp)
+    lmp = buses.pivot(index="bus", columns="hour", values="lmp_usd_per_mwh")
+    k = 3  # 2,160 hours on a ~1,000-pixel axis: means over 3-hour blocks
+    assert -(-lmp.shape[1] // figures.HEATMAP_COLUMNS) == k
+    blocks = lmp.T.groupby(np.arange(lmp.shape[1]) // k).mean().T.to_numpy()
+    np.testing.assert_allclose(np.asarray(heat), blocks, rtol=1e-12, atol=1e-9)
+    assert "mean over 3 h" in drawn["lmp_heatmap"].axes[1].get_ylabel()  # the colour bar says so
     dur = drawn["lmp_duration"].axes[0].lines
     np.testing.assert_array_equal(dur[0].get_ydata(), np.sort(h["lmp_max_usd_per_mwh"].to_numpy())[::-1])
     hist = drawn["block_intervals"].axes[0].patches
     assert len(hist) == 60
     for fig in drawn.values():
         figures.plt.close(fig)
+
+
+def test_heat_map_blocks_average_what_each_block_holds():
+    grid = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [np.nan, 2.0, np.nan, np.nan, 7.0]])
+    np.testing.assert_array_equal(figures.block_means(grid, 2), [[1.5, 3.5, 5.0], [2.0, np.nan, 7.0]])
+    assert figures.block_means(grid, 1) is grid
+    # an hour-by-hour table as the bus log writes it, shuffled: the pivot's bus x hour array
+    buses = pd.DataFrame({"hour": [1, 0, 1, 0], "bus": [7, 7, 3, 3], "lmp_usd_per_mwh": [4.0, 3.0, 2.0, 1.0]})
+    lmp, bus, hour = figures.bus_by_hour(buses, "lmp_usd_per_mwh")
+    np.testing.assert_array_equal(lmp, [[1.0, 2.0], [3.0, 4.0]])
+    assert bus.tolist() == [3, 7] and hour.tolist() == [0, 1]
 
 
 def test_analyse_compares_runs_side_by_side(default_run, tmp_path):

@@ -20,6 +20,7 @@ import pytest
 import simulation.output as output
 from simulation.output import (
     MARKER,
+    RunDamagedError,
     RunIncompleteError,
     RunLog,
     Terminated,
@@ -75,6 +76,11 @@ def test_tables_round_trip_through_pandas_with_config_meta_and_summary(tmp_path)
     pd.testing.assert_frame_equal(t["agents"], pd.concat(agents, ignore_index=True))
     pd.testing.assert_frame_equal(t["events"], pd.DataFrame({"hour": [1, 3], "kind": ["buy", "sell"], "usd": [2.5, 4.0]}))
     assert pd.read_parquet(out / "hourly.parquet").shape == (5, 4)  # plain Parquet, no gridpivot needed
+    some = read_run(out, columns={"agents": ["miner", "hour"]})  # only those, in that order; the rest whole
+    pd.testing.assert_frame_equal(some["agents"], t["agents"][["miner", "hour"]])
+    pd.testing.assert_frame_equal(some["hourly"], t["hourly"])
+    with pytest.raises(RunDamagedError, match=r"agents.parquet: has no column 'nope'"):
+        read_run(out, columns={"agents": ["hour", "nope"]})
     assert (out / "config.toml").read_text() == '[run]\nname = "t"\n'
     assert strict_json(out / "summary.json") == {"blocks": 7, "mean": 0.5, "nan": None, "inf": None, "list": [1.0, None]}
     meta = strict_json(out / "meta.json")

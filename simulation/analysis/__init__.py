@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulation.analysis.figures import COLUMNS as FIGURE_COLUMNS
 from simulation.analysis.figures import figure_data, write_figures
 from simulation.analysis.runs import format_table, outcomes
 
@@ -38,7 +39,7 @@ def analyse_paths(paths: list[Path], figures: bool = True) -> str:
                                       "re-run the batch command to rebuild it") from None
             parts.extend(_backtest_batch(p, figures))
             continue
-        tables = read_run(p)
+        tables = read_run(p, columns=FIGURE_COLUMNS)
         if "epochs" in tables:
             parts.append(_network_only(p, tables, figures))
             continue

@@ -13,6 +13,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 FIGURES = ("hashrate_difficulty", "mw_split", "lmp_heatmap", "lmp_duration", "miner_cash", "block_intervals")
+#: the columns the figures read of the per-bus and per-agent tables (a year of ACTIVSg2000 logs
+#: 17.5 million bus rows: reading only these keeps `analyse` to a fraction of the memory)
+COLUMNS = {"buses": ("hour", "bus", "lmp_usd_per_mwh"), "agents": ("hour", "miner", "cash_usd")}
+#: the LMP heat map's most columns: the figure is ~1,000 pixels wide, so a longer run is drawn as
+#: means over blocks of hours (drawn hour by hour, the renderer would silently drop hours instead)
+HEATMAP_COLUMNS = 1000
 
 
 def figure_data(t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
@@ -27,11 +33,11 @@ def figure_data(t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
     }
     buses = t.get("buses")
     if buses is not None and len(buses):
-        grid = buses.pivot(index="bus", columns="hour", values="lmp_usd_per_mwh")
-        data["lmp_heatmap"] = {"lmp": grid.to_numpy(), "bus": grid.index.to_numpy(), "hour": grid.columns.to_numpy()}
+        lmp, bus, hour = bus_by_hour(buses, "lmp_usd_per_mwh")
+        block_h = -(-len(hour) // HEATMAP_COLUMNS)
+        data["lmp_heatmap"] = {"lmp": block_means(lmp, block_h), "bus": bus, "hour": hour, "block_h": block_h}
         data["lmp_duration"] = {"mean": np.sort(h["lmp_mean_usd_per_mwh"].to_numpy())[::-1],
-                                "max": np.sort(h["lmp_max_usd_per_mwh"].to_numpy())[::-1],
-                                "all": np.sort(buses["lmp_usd_per_mwh"].to_numpy())[::-1]}
+                                "max": np.sort(h["lmp_max_usd_per_mwh"].to_numpy())[::-1]}
     agents = t.get("agents")
     if agents is not None and len(agents):
         last = agents[agents["hour"] == agents["hour"].max()]
@@ -41,6 +47,29 @@ def figure_data(t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
         data["block_intervals"] = {"interval_s": blocks["interval_s"].to_numpy(),
                                    "time": blocks["time"].to_numpy()}
     return data
+
+
+def bus_by_hour(buses: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`column` of the per-bus table as a bus x hour array, with its buses and hours (sorted; NaN
+    where a pair is missing): what `DataFrame.pivot` gives, without its copies of the table."""
+    bus_i, bus = pd.factorize(buses["bus"], sort=True)
+    hour_i, hour = pd.factorize(buses["hour"], sort=True)
+    grid = np.full((len(bus), len(hour)), np.nan)
+    grid[bus_i, hour_i] = buses[column].to_numpy()
+    return grid, np.asarray(bus), np.asarray(hour)
+
+
+def block_means(grid: np.ndarray, k: int) -> np.ndarray:
+    """Means of `grid`'s columns in consecutive blocks of `k` (the last block may be shorter)."""
+    if k <= 1:
+        return grid
+    n = grid.shape[1]
+    padded = np.full((grid.shape[0], -(-n // k) * k), np.nan)
+    padded[:, :n] = grid
+    blocks = padded.reshape(grid.shape[0], -1, k)
+    counts = np.isfinite(blocks).sum(axis=2)
+    sums = np.where(np.isfinite(blocks), blocks, 0.0).sum(axis=2)
+    return np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
 
 
 def draw_figures(t: dict[str, pd.DataFrame]) -> dict[str, plt.Figure]:
@@ -111,11 +140,12 @@ def _mw_split(d):
 def _lmp_heatmap(d):
     fig, ax = plt.subplots(figsize=(10, 5))
     lmp = d["lmp"]
-    vmax = max(float(np.percentile(lmp, 99)), 1.0)
-    im = ax.imshow(lmp, aspect="auto", cmap="magma", vmin=min(0.0, float(lmp.min())), vmax=vmax,
+    lo, hi = np.nanpercentile(lmp, [1, 99])  # a few buses' extremes would wash out the rest
+    im = ax.imshow(lmp, aspect="auto", cmap="magma", vmin=min(0.0, float(lo)), vmax=max(float(hi), 1.0),
                    extent=(d["hour"][0] / 24, (d["hour"][-1] + 1) / 24, len(d["bus"]) - 0.5, -0.5),
                    interpolation="nearest")
-    fig.colorbar(im, ax=ax, label="LMP (USD/MWh, 99th percentile cap)")
+    what = "LMP" if d["block_h"] == 1 else f"LMP, mean over {d['block_h']} h"
+    fig.colorbar(im, ax=ax, label=f"{what} (USD/MWh, 1st-99th percentile)")
     ax.set(xlabel="day", ylabel="bus index", title="Locational marginal prices")
     return fig
 
