@@ -169,7 +169,8 @@ class GridPivotModel(mesa.Model):
         self._scarcity_usd_per_mwh = scarcity_price(self.grid)  # the grid's dearest offer (RUC)
         self.recorder = HourRecorder(self.fleet.n, self.grid, sc.run.agent_log, self.bitcoin.network.time,
                                      (sc.security.asic_usd_per_th, sc.rest_of_world.new_j_per_th,
-                                      sc.rest_of_world.power_cost_usd_per_mwh))
+                                      sc.rest_of_world.power_cost_usd_per_mwh),
+                                     bus_log=sc.run.bus_log, last_hour=self.hours - 1)
         self.datacollector = self.recorder.mesa_datacollector() if collect_mesa else None
 
     # construction ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ Column names carry their units; the README's schema table documents each one.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -61,6 +62,29 @@ class _Panel:
         return out
 
 
+class _Day:
+    """One day's running sums per entity, for the daily logs: `add` each hour's columns, `take`
+    the day's row: means over the hours added for the columns `is_mean` picks, sums for the rest
+    (MW and prices are means, USD and BTC sums)."""
+
+    def __init__(self, is_mean: Callable[[str], bool]) -> None:
+        self.is_mean = is_mean
+        self._acc: dict[str, np.ndarray] | None = None
+        self._hours = 0
+
+    def add(self, cols: dict[str, np.ndarray]) -> None:
+        if self._acc is None:
+            self._acc = {k: np.zeros(len(v)) for k, v in cols.items()}
+        for k, v in cols.items():
+            self._acc[k] += v
+        self._hours += 1
+
+    def take(self) -> dict[str, np.ndarray]:
+        out = {k: v / float(self._hours) if self.is_mean(k) else v for k, v in self._acc.items()}
+        self._acc, self._hours = None, 0
+        return out
+
+
 class _Rows:
     """Rows of scalars (the hourly table, blocks, events), turned into columns when taken."""
 
@@ -78,19 +102,30 @@ class _Rows:
 
 class HourRecorder:
     def __init__(self, n_miners: int, grid, agent_log: str, chain_time: float,
-                 attack_costs: tuple[float, float, float]) -> None:
+                 attack_costs: tuple[float, float, float], bus_log: str = "hourly",
+                 last_hour: int | None = None) -> None:
         """Tables for `n_miners` miners on `grid`; `chain_time` is the last block's time (unix s)
         before the run (the first block interval counts from it); `attack_costs` are what a
-        majority attacker pays to build (ASIC USD/TH, new J/TH, power USD/MWh)."""
+        majority attacker pays to build (ASIC USD/TH, new J/TH, power USD/MWh). The per-agent and
+        per-bus tables are kept `agent_log` / `bus_log`: "hourly", "daily" (one row per entity at
+        each day's last hour, and at `last_hour`, the run's, for a last day cut short) or "none"."""
         self.grid = grid
         self.attack_costs = attack_costs
         self.agent_log = agent_log
+        self.bus_log = bus_log
+        self.last_hour = last_hour
         self.tables = {"hourly": _Rows(), "agents": _Panel("miner", n_miners),
                        "buses": _Panel("bus", grid.n_bus), "blocks": _Rows(), "retargets": _Rows(),
                        "investments": _Rows()}
         self.last: dict[str, float] = {}
         self._prev_block_time = float(chain_time)
-        self._day: dict[str, np.ndarray] | None = None
+        self._agent_day = _Day(is_mean=lambda column: column.startswith("mw_"))
+        self._bus_day = _Day(is_mean=lambda column: True)
+
+    def _per_day(self, day: _Day, cols: dict[str, np.ndarray], hour: int) -> dict[str, np.ndarray] | None:
+        """A daily log's row: None until the day's last hour (or the run's), then the day's."""
+        day.add(cols)
+        return day.take() if (hour + 1) % 24 == 0 or hour == self.last_hour else None
 
     # ------------------------------------------------------------------------------------------
     def record(self, r) -> None:
@@ -209,27 +244,24 @@ class HourRecorder:
                 "other_cost_usd": f.other_cost_usd, "interest_usd": f.interest_usd,
                 "depreciation_usd": f.depreciation_usd, "revaluation_usd": f.revaluation_usd,
                 "btc_mined": r.btc_mined}
-        if self.agent_log == "daily":
-            if self._day is None:
-                self._day = {k: np.zeros(f.n) for k in cols}
-            for k, v in cols.items():
-                self._day[k] += v
-            if (hour + 1) % 24:
-                return
-            cols = {k: v / 24.0 if k.startswith("mw_") else v for k, v in self._day.items()}
-            self._day = None
+        if self.agent_log == "daily" and (cols := self._per_day(self._agent_day, cols, hour)) is None:
+            return
         self.tables["agents"].add(hour, {**cols, "lmp_usd_per_mwh": r.dispatch.lmp_usd_per_mwh[f.bus],
                                          "cash_usd": f.cash_usd, "btc": f.btc, "debt_usd": f.debt_usd,
                                          "book_usd": f.book_usd, "capex_usd": f.capex_usd,
                                          "mw_converting": f.converting_mw, "active": f.active})
 
     def _record_buses(self, r, drawn: np.ndarray) -> None:
+        if self.bus_log == "none":
+            return
         d, nb = r.dispatch, self.grid.n_bus
-        self.tables["buses"].add(r.hour, {
-            "lmp_usd_per_mwh": d.lmp_usd_per_mwh, "demand_mw": r.inputs.bus_demand_mw,
-            "miner_mw": np.bincount(r.fleet.bus, weights=drawn, minlength=nb),
-            "generation_mw": np.bincount(self.grid.gen_bus, weights=d.gen_mw, minlength=nb),
-            "shed_mw": r.consumer_shed_mw, "lme_t_per_mwh": r.lme_t_per_mwh})
+        cols = {"lmp_usd_per_mwh": d.lmp_usd_per_mwh, "demand_mw": r.inputs.bus_demand_mw,
+                "miner_mw": np.bincount(r.fleet.bus, weights=drawn, minlength=nb),
+                "generation_mw": np.bincount(self.grid.gen_bus, weights=d.gen_mw, minlength=nb),
+                "shed_mw": r.consumer_shed_mw, "lme_t_per_mwh": r.lme_t_per_mwh}
+        if self.bus_log == "daily" and (cols := self._per_day(self._bus_day, cols, r.hour)) is None:
+            return
+        self.tables["buses"].add(r.hour, cols)
 
     def _record_blocks(self, blocks: list, intervals: np.ndarray) -> None:
         rows = self.tables["blocks"].rows

@@ -63,6 +63,7 @@ def _run_model(model, log: RunLog, progress: bool, hours: int | None = None) -> 
     the recorder's arrays."""
     sc = model.config
     end = sc.run.hours if hours is None else min(hours, sc.run.hours)
+    model.recorder.last_hour = end - 1  # a daily log's last day may end early
     writers: dict = {}
     hourly: list[dict] = []
     retargets = 0

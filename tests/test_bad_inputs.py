@@ -99,6 +99,7 @@ for name, text, key in [
     ("hours-huge", "[run]\nhours = 200001\n", "run.hours"),
     ("seed-negative", "[run]\nseed = -1\n", "run.seed"),
     ("agent-log", "[run]\nagent_log = 'weekly'\n", "run.agent_log"),
+    ("bus-log", "[run]\nbus_log = 'weekly'\n", "run.bus_log"),
     ("utc-offset", "[run]\nutc_offset_h = 20\n", "run.utc_offset_h"),
     ("time-huge", "[bitcoin]\ntime = 317084300000\n", "bitcoin.time"),
     ("time-before-genesis", "[bitcoin]\ntime = 0\n", "bitcoin.time"),

@@ -44,3 +44,15 @@ def test_positions_are_finite_and_repeatable():
     a, b = bus_positions(grid), bus_positions(grid)
     assert a.shape == (grid.n_bus, 2) and np.isfinite(a).all()
     np.testing.assert_array_equal(a, b)
+
+
+def test_a_run_without_hourly_bus_rows_says_how_to_get_them(tmp_path):
+    for bus_log in ("daily", "none"):
+        out = tmp_path / bus_log
+        run_scenario(load_scenario(ROOT / "configs" / "default.toml", [f'run.bus_log="{bus_log}"']), out,
+                     progress=False, hours=30)
+        with pytest.raises(ValueError, match="run.bus_log=hourly") as e:
+            write_hour_map(out, tmp_path / "map.png", hour=5)
+        assert ("day's last hour" in str(e.value)) == (bus_log == "daily")
+        assert not (tmp_path / "map.png").exists()
+    assert write_hour_map(tmp_path / "daily", tmp_path / "map.png", hour=23).exists()  # a day's row: drawn

@@ -161,3 +161,42 @@ def test_day_ahead_forecast_is_the_median_of_the_same_hour_over_the_last_week():
             assert np.array_equal(h.day_ahead(), np.median(same_hour, axis=0))
             buses = rng.choice(50, 9, replace=False)
             assert h.day_ahead(buses).tobytes() == h.day_ahead()[buses].tobytes()
+
+
+def test_daily_agent_and_bus_logs_are_the_hourly_rows_averaged_and_summed_per_day(tmp_path):
+    """The same run logged hour by hour and day by day: the daily rows are the hourly rows' means
+    (MW, prices, tCO2/MWh) and sums (USD, BTC) per day, snapshots (cash) at the day's last hour,
+    and a last day cut short (60 h: 12 hours into day 3) is logged over the hours it has."""
+    import pandas as pd
+
+    from simulation.config import load_scenario
+    from simulation.output import read_run
+    from simulation.runner import run_scenario
+
+    def logged(agent_log, bus_log, hours=60):
+        sc = load_scenario(None, [f"run.hours={hours + 24}", *SMALL, f"run.agent_log=\"{agent_log}\"",
+                                  f"run.bus_log=\"{bus_log}\""])
+        out = tmp_path / f"{agent_log}-{bus_log}"
+        run_scenario(sc, out, progress=False, hours=hours)  # stopped before the scenario's end
+        return read_run(out)
+
+    hourly, daily = logged("hourly", "hourly"), logged("daily", "daily")
+    pd.testing.assert_frame_equal(hourly["hourly"], daily["hourly"])  # logging leaves the run alone
+    day = lambda t: t.assign(day=t["hour"] // 24)  # noqa: E731
+    for table, key, sums in (("agents", "miner", {"revenue_hash_usd", "power_cost_usd", "btc_mined"}),
+                             ("buses", "bus", set())):
+        h, d = day(hourly[table]), day(daily[table])
+        assert sorted(d["hour"].unique()) == [23, 47, 59], table  # each day's last hour; the cut day's 59
+        g = h.groupby(["day", key])
+        for col in [c for c in d.columns if c.startswith("mw_") or c.endswith("_mw") or "per_mwh" in c] + sorted(sums):
+            if col not in h.columns or col == "lmp_usd_per_mwh" and table == "agents":
+                continue  # the agents' LMP is the last hour's, a snapshot
+            want = (g[col].sum() if col in sums else g[col].mean()).to_numpy()
+            np.testing.assert_allclose(d.sort_values(["day", key])[col].to_numpy(), want, rtol=1e-12, atol=1e-9,
+                                       err_msg=f"{table}.{col}")
+    last = hourly["agents"][hourly["agents"]["hour"].isin([23, 47, 59])]
+    np.testing.assert_array_equal(daily["agents"]["cash_usd"].to_numpy(), last["cash_usd"].to_numpy())
+    assert len(daily["buses"]) == 3 * len(hourly["buses"]) // 60
+
+    none = logged("none", "none", hours=30)
+    assert "agents" not in none and "buses" not in none and len(none["hourly"]) == 30

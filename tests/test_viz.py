@@ -33,7 +33,7 @@ def test_population_counts_add_up_and_follow_the_mix():
 
 
 def test_controls_become_dotted_overrides_and_none_keeps_the_scenario():
-    assert options.live_params("default") == {"run__agent_log": "none"}
+    assert options.live_params("default") == {"run__agent_log": "none", "run__bus_log": "none"}
     p = options.live_params("default", miners=12, strategy_mix="only profit_max", btc_drift_per_year=0.5,
                             ai_price_usd_per_gpu_hour=3.0, heatwave=True)
     assert p["population__counts"] == {"profit_max": 12}

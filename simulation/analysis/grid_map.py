@@ -103,7 +103,15 @@ def write_hour_map(run_dir: str | Path, out: str | Path, hour: int | None = None
     hourly = pd.read_parquet(run_dir / "hourly.parquet", columns=["hour", "demand_mw"])
     if hour is None:
         hour = int(hourly.loc[hourly["demand_mw"].idxmax(), "hour"])
+    bus_log = cfg["run"].get("bus_log", "hourly")
+    if not (run_dir / "buses.parquet").exists():
+        raise ValueError(f"{run_dir}: the run logged no per-bus table (run.bus_log = {bus_log!r}); run it again "
+                         "with --set run.bus_log=hourly to draw its map")
     buses = pd.read_parquet(run_dir / "buses.parquet", filters=[("hour", "==", hour)])
+    if buses.empty:
+        raise ValueError(f"{run_dir / 'buses.parquet'}: no rows for hour {hour} (run.bus_log = {bus_log!r}"
+                         + ("; a daily log keeps each day's last hour, as means" if bus_log == "daily" else "")
+                         + "); pass an hour it holds, or run it again with --set run.bus_log=hourly")
     when = pd.Timestamp(cfg["bitcoin"]["time"] + 3600 * hour, unit="s", tz="UTC").tz_convert(
         f"Etc/GMT{-cfg['run']['utc_offset_h']:+d}")
     texas = bool(set(grid.bus_zone.tolist()) & set(ZONE_LONLAT))
@@ -120,4 +128,7 @@ def write_hour_map(run_dir: str | Path, out: str | Path, hour: int | None = None
 if __name__ == "__main__":
     import sys
 
-    print(write_hour_map(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else None))
+    try:
+        print(write_hour_map(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else None))
+    except ValueError as e:
+        raise SystemExit(f"grid_map: {e}") from None

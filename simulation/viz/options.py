@@ -100,7 +100,7 @@ def live_params(config: str | os.PathLike | None = None, *, miners: int | None =
                 btc_drift_per_year: float | None = None, ai_price_usd_per_gpu_hour: float | None = None,
                 heatwave: bool | None = None) -> dict:
     """The view's controls as the model's dotted-path keyword overrides (`a__b=v`)."""
-    params: dict = {"run__agent_log": "none"}  # the view keeps its own series; no per-agent rows
+    params: dict = {"run__agent_log": "none", "run__bus_log": "none"}  # the view keeps its own series; no per-agent or per-bus rows
     base = None
     if miners is not None or strategy_mix != "scenario" or heatwave is not None:
         base = base_scenario(config)
