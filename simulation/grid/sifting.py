@@ -34,6 +34,7 @@ infeasible (`solve` says so, the caller decides).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import highspy
@@ -104,6 +105,7 @@ class SiftingLp:
         self.columns_total = 0  # working LP's real columns at each hour's optimum, summed
         self.hours = 0
         self.troubled_solves = 0  # working solves that needed the primal simplex or the IPM
+        self.highs_s = 0.0  # wall time inside HiGHS's run(), all hours (s)
 
     # -- network ---------------------------------------------------------------------------------
     def ptdf_row(self, line: int) -> np.ndarray:
@@ -328,18 +330,22 @@ class SiftingLp:
         the primal simplex, then with the interior point method and crossover (a basis for the
         duals and the next hour)."""
         h = self._h
+        t0 = time.perf_counter()
         h.run()
-        if h.getModelStatus() == _OPTIMAL:
-            return
-        for option, value in (("simplex_strategy", 4), ("solver", "ipm")):
-            before = h.getOptionValue(option)[1]
-            h.clearSolver()
-            h.setOptionValue(option, value)
-            h.run()
-            h.setOptionValue(option, before)
+        try:
             if h.getModelStatus() == _OPTIMAL:
-                self.troubled_solves += 1
                 return
+            for option, value in (("simplex_strategy", 4), ("solver", "ipm")):
+                before = h.getOptionValue(option)[1]
+                h.clearSolver()
+                h.setOptionValue(option, value)
+                h.run()
+                h.setOptionValue(option, before)
+                if h.getModelStatus() == _OPTIMAL:
+                    self.troubled_solves += 1
+                    return
+        finally:
+            self.highs_s += time.perf_counter() - t0
         raise RuntimeError("dispatch: HiGHS ended with status "
                            f"{h.modelStatusToString(h.getModelStatus())!r} on the working LP with the dual and "
                            "primal simplex and the interior point method; please report this")
