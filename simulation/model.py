@@ -171,6 +171,9 @@ class GridPivotModel(mesa.Model):
                                      (sc.security.asic_usd_per_th, sc.rest_of_world.new_j_per_th,
                                       sc.rest_of_world.power_cost_usd_per_mwh),
                                      bus_log=sc.run.bus_log, last_hour=self.hours - 1)
+        miners = sorted(self.agents, key=lambda a: a.row)
+        self.recorder.record_miners([a.name for a in miners], [a.strategy_name for a in miners], self.fleet.bus,
+                                    self.fleet.interconnect_mw)
         self.datacollector = self.recorder.mesa_datacollector() if collect_mesa else None
 
     # construction ----------------------------------------------------------------------------

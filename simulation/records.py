@@ -85,6 +85,17 @@ class _Day:
         return out
 
 
+class _Once:
+    """A table written once, at the start of the run (who the miners and buses are)."""
+
+    def __init__(self) -> None:
+        self.cols: dict[str, np.ndarray] | None = None
+
+    def take(self) -> dict[str, np.ndarray] | None:
+        cols, self.cols = self.cols, None
+        return cols
+
+
 class _Rows:
     """Rows of scalars (the hourly table, blocks, events), turned into columns when taken."""
 
@@ -116,7 +127,10 @@ class HourRecorder:
         self.last_hour = last_hour
         self.tables = {"hourly": _Rows(), "agents": _Panel("miner", n_miners),
                        "buses": _Panel("bus", grid.n_bus), "blocks": _Rows(), "retargets": _Rows(),
-                       "investments": _Rows()}
+                       "investments": _Rows(), "miner_info": _Once(), "bus_info": _Once()}
+        names = grid.bus_name if grid.bus_name is not None else np.full(grid.n_bus, "")
+        self.tables["bus_info"].cols = {"bus": np.arange(grid.n_bus), "bus_id": np.asarray(grid.bus_ids),
+                                        "name": np.asarray(names, str), "zone": np.asarray(grid.bus_zone, str)}
         self.last: dict[str, float] = {}
         self._prev_block_time = float(chain_time)
         self._agent_day = _Day(is_mean=lambda column: column.startswith("mw_"))
@@ -275,6 +289,14 @@ class HourRecorder:
             rows.append({"height": r.height, "time": r.time, "old_bits": r.old_bits, "new_bits": r.new_bits,
                          "actual_timespan_s": r.actual_timespan_s, "clamped": bool(r.clamped),
                          "ratio": float(r.ratio)})
+
+    def record_miners(self, name: list[str], strategy: list[str], bus: np.ndarray,
+                      interconnect_mw: np.ndarray) -> None:
+        """Who the miners are (row i is `miner` i of the agent table): name, strategy, bus index
+        (into `bus_info`) and interconnect (MW); written once, before the first hour's rows."""
+        self.tables["miner_info"].cols = {"miner": np.arange(len(name)), "name": np.asarray(name, str),
+                                          "strategy": np.asarray(strategy, str), "bus": np.asarray(bus),
+                                          "interconnect_mw": np.asarray(interconnect_mw, float)}
 
     def record_investments(self, events: list) -> None:
         """Record the investment review's events (each carries its own hour)."""

@@ -18,7 +18,7 @@ from simulation.analysis import figures
 from simulation.output import MARKER, RunIncompleteError, is_complete, read_run
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = ("hourly", "agents", "buses", "blocks", "retargets", "investments")
+TABLES = ("hourly", "agents", "buses", "blocks", "retargets", "investments", "miner_info", "bus_info")
 
 
 def cli(*args: str, check: bool = False, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -45,6 +45,16 @@ def test_default_scenario_end_to_end_every_table_reads_with_pandas(default_run):
     # the blocks table is the chain: consecutive heights, and the hourly counts add up to it
     assert (np.diff(frames["blocks"]["height"]) == 1).all() and len(frames["blocks"]) == h["blocks"].sum()
     assert len(frames["retargets"]) >= 5
+    # who the miners and buses are: the agent table's LMP is the bus table's at the miner's bus
+    info, buses = frames["miner_info"], frames["bus_info"]
+    assert info["miner"].tolist() == list(range(n_miners)) and buses["bus"].tolist() == list(range(len(buses)))
+    assert set(info["strategy"]) <= {"hodl_hasher", "profit_max", "ai_host", "grid_responsive", "adaptive"}
+    assert info["interconnect_mw"].gt(0).all() and info["name"].is_unique and buses["bus_id"].is_unique
+    at = frames["agents"].merge(info[["miner", "bus"]], on="miner").merge(frames["buses"], on=["hour", "bus"],
+                                                                          suffixes=("", "_bus"))
+    assert len(at) == len(frames["agents"])
+    np.testing.assert_array_equal(at["lmp_usd_per_mwh"].to_numpy(), at["lmp_usd_per_mwh_bus"].to_numpy())
+    assert frames["buses"].merge(buses, on="bus")["zone"].notna().all()
     summary = json.loads((default_run / "summary.json").read_text())
     meta = json.loads((default_run / "meta.json").read_text())
     assert summary["blocks"] == len(frames["blocks"]) and summary["hours"] == 2160
