@@ -197,6 +197,10 @@ def test_daily_agent_and_bus_logs_are_the_hourly_rows_averaged_and_summed_per_da
     last = hourly["agents"][hourly["agents"]["hour"].isin([23, 47, 59])]
     np.testing.assert_array_equal(daily["agents"]["cash_usd"].to_numpy(), last["cash_usd"].to_numpy())
     assert len(daily["buses"]) == 3 * len(hourly["buses"]) // 60
+    from simulation.analysis.figures import figure_data
+
+    assert figure_data(daily)["lmp_heatmap"]["block_h"] == 24  # the heat map's colour bar: daily means
+    assert figure_data(hourly)["lmp_heatmap"]["block_h"] == 1
 
     none = logged("none", "none", hours=30)
     assert "agents" not in none and "buses" not in none and len(none["hourly"]) == 30

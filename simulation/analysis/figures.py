@@ -34,8 +34,9 @@ def figure_data(t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
     buses = t.get("buses")
     if buses is not None and len(buses):
         lmp, bus, hour = bus_by_hour(buses, "lmp_usd_per_mwh")
-        block_h = -(-len(hour) // HEATMAP_COLUMNS)
-        data["lmp_heatmap"] = {"lmp": block_means(lmp, block_h), "bus": bus, "hour": hour, "block_h": block_h}
+        k = -(-len(hour) // HEATMAP_COLUMNS)  # logged rows per drawn column
+        step_h = int(np.diff(hour).max()) if len(hour) > 1 else 1  # 24: a daily bus log's means
+        data["lmp_heatmap"] = {"lmp": block_means(lmp, k), "bus": bus, "hour": hour, "block_h": k * step_h}
         data["lmp_duration"] = {"mean": np.sort(h["lmp_mean_usd_per_mwh"].to_numpy())[::-1],
                                 "max": np.sort(h["lmp_max_usd_per_mwh"].to_numpy())[::-1]}
     agents = t.get("agents")
