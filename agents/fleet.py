@@ -122,27 +122,30 @@ class Fleet:
         return SLOT_HASH0 + self.n_cohorts
 
     # derived quantities ---------------------------------------------------------------------
+    # (each `*_of(r)` is the property for miner row(s) `r`, an index, index array or slice: the
+    # same numbers, without computing the whole fleet's)
     @property
     def asic_mw(self) -> np.ndarray:
         """(n, C) MW each cohort draws when hashing: units x TH/s x J/TH."""
-        return self.asic_units * self.asic_th_per_unit * self.asic_j_per_th * 1e-6
+        return self.asic_mw_of(slice(None))
+
+    def asic_mw_of(self, r) -> np.ndarray:
+        return self.asic_units[r] * self.asic_th_per_unit[r] * self.asic_j_per_th[r] * 1e-6
 
     @property
     def gpu_mw(self) -> np.ndarray:
-        return self.gpu_units * self.gpu_kw * 1e-3
+        return self.gpu_mw_of(slice(None))
 
-    def asic_mw_of(self, r: int) -> np.ndarray:
-        """(C,) `asic_mw` of miner row `r` alone (the same numbers, without the whole fleet's)."""
-        return self.asic_units[r] * self.asic_th_per_unit[r] * self.asic_j_per_th[r] * 1e-6
-
-    def gpu_mw_of(self, r: int) -> float:
-        """`gpu_mw` of miner row `r` alone."""
+    def gpu_mw_of(self, r):
         return self.gpu_units[r] * self.gpu_kw[r] * 1e-3
 
     @property
     def hosted_mw(self) -> np.ndarray:
         """Facility MW of tenants' GPUs under operating leases."""
-        return self.firm_mw + self.training_mw
+        return self.hosted_mw_of(slice(None))
+
+    def hosted_mw_of(self, r):
+        return self.firm_mw[r] + self.training_mw[r]
 
     @property
     def capacity_mw(self) -> np.ndarray:
@@ -150,11 +153,8 @@ class Fleet:
         return self.capacity_mw_with(row_sum(self.asic_mw))
 
     def capacity_mw_at(self, rows) -> np.ndarray:
-        """`capacity_mw` of miner `rows` (an index array or a slice) alone: the same numbers,
-        without computing the whole fleet's."""
-        asic_mw = self.asic_units[rows] * self.asic_th_per_unit[rows] * self.asic_j_per_th[rows] * 1e-6
-        installed_mw = row_sum(asic_mw) + self.gpu_units[rows] * self.gpu_kw[rows] * 1e-3 \
-            + (self.firm_mw[rows] + self.training_mw[rows])
+        """`capacity_mw` of miner `rows` (an index array or a slice) alone."""
+        installed_mw = row_sum(self.asic_mw_of(rows)) + self.gpu_mw_of(rows) + self.hosted_mw_of(rows)
         return np.minimum(self.interconnect_mw[rows], installed_mw) * self.active[rows]
 
     def capacity_mw_with(self, asic_total_mw: np.ndarray) -> np.ndarray:

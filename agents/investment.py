@@ -230,7 +230,7 @@ def _screen(agents: list[MinerAgent], rows: np.ndarray, o: Outlook, power_sample
     which could buy ASICs: the conditions `_convert_to_own_gpus` and `_buy_asics` check first,
     over the fleet at once (with a hair of slack: the rules themselves decide)."""
     f, cfg, m = agents[0].fleet, o.cfg, o.newest
-    committed_ai = f.firm_mw[rows] + f.training_mw[rows] + f.gpu_mw[rows] + f.converting_mw[rows]
+    committed_ai = f.hosted_mw_of(rows) + f.gpu_mw_of(rows) + f.converting_mw[rows]  # (`committed_ai_mw`)
     with np.errstate(divide="ignore", invalid="ignore"):
         _, step_mw, gpu_usd, retrofit_usd = gpu_step(f.interconnect_mw[rows] - committed_ai, f.gpu_kw[rows],
                                                       np.array([a.state.gpu_usd for a in agents], float), cfg)
@@ -242,7 +242,7 @@ def _screen(agents: list[MinerAgent], rows: np.ndarray, o: Outlook, power_sample
         a = agents[i]
         may_convert[i] = own_gpu_value_usd_per_mw_at(a, o, mean_power_usd_per_mwh(a, power_samples(a.row))) > 0
 
-    headroom = f.interconnect_mw[rows] - row_sum(f.asic_mw[rows]) - committed_ai
+    headroom = f.interconnect_mw[rows] - row_sum(f.asic_mw_of(rows)) - committed_ai  # (`_free_mw`)
     may_buy = (headroom >= 1.0 - 1e-9) & (f.asic_units[rows] <= 0).any(axis=1)
     months = round(cfg.asic_life_years * 12)
     for i in np.flatnonzero(may_buy):
@@ -276,7 +276,7 @@ def _review_miner(agent: MinerAgent, ledger: Ledger, o: Outlook, power_samples, 
         _retire(agent, ledger, int(c), float(f.asic_mw_of(r)[c]), hour, events)
 
     if exits:
-        capacity = min(f.interconnect_mw[r], f.asic_mw_of(r).sum() + f.gpu_mw_of(r) + f.hosted_mw[r]) * f.active[r]
+        capacity = min(f.interconnect_mw[r], f.asic_mw_of(r).sum() + f.gpu_mw_of(r) + f.hosted_mw_of(r)) * f.active[r]
         events.append(InvestmentEvent(hour, name, "exit", float(capacity), float(f.cash_usd[r])))
         ledger.write_off_all(r)
         agent.exit_market()

@@ -132,8 +132,7 @@ class MinerAgent(CellAgent):
     def committed_ai_mw(self) -> float:
         """Facility MW committed to AI: hosted, own GPUs, or converting to either."""
         f, r = self.fleet, self.row
-        hosted = f.firm_mw[r] + f.training_mw[r]  # (`hosted_mw` of row r alone)
-        return float(hosted + f.gpu_mw_of(r) + f.converting_mw[r])
+        return float(f.hosted_mw_of(r) + f.gpu_mw_of(r) + f.converting_mw[r])
 
     def exit_market(self) -> None:
         """Leave: stop drawing power and leave the grid (its row stays, inactive, in the logs)."""

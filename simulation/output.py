@@ -741,7 +741,8 @@ def read_run(folder: str | Path, *, allow_incomplete: bool = False,
 
 def _read_table(path: Path, columns: Sequence[str] | None) -> pd.DataFrame:
     if columns is not None:
-        missing = [c for c in columns if c not in pq.read_schema(path).names]
+        names = set(pq.read_schema(path).names)
+        missing = [c for c in columns if c not in names]
         if missing:
             raise RunDamagedError(f"{path}: has no column '{missing[0]}'; it is not a table this version of "
                                   "gridpivot wrote: re-run it")

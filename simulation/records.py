@@ -308,7 +308,8 @@ class HourRecorder:
     def drain(self) -> dict[str, dict[str, np.ndarray]]:
         """Hand over everything buffered since the last drain, one column dict per table. The
         agent and bus columns are views of buffers the next hours overwrite: copy what you keep
-        past the next `record` (`TableWriter.append` copies)."""
+        past the next `record` (`TableWriter.append` copies; `TableWriter.write`, as the runner
+        uses, writes them before it returns)."""
         out = {}
         for name, table in self.tables.items():
             cols = table.take()

@@ -32,9 +32,9 @@ class LmpHistory:
 
     def day_ahead(self, buses: np.ndarray | None = None) -> np.ndarray:
         """Forecast of the next hour's LMP at every bus (or at `buses` only): the median of the
-        same hour over the last week's days (as many as seen). A scarcity hour caused by load reacting to the forecast
-        itself moves the median only when it repeats for days, so the forecast does not flip
-        between scarcity and normal prices hour after hour (a cobweb)."""
+        same hour over the last week's days (as many as seen). A scarcity hour caused by load
+        reacting to the forecast itself moves the median only when it repeats for days, so the
+        forecast does not flip between scarcity and normal prices hour after hour (a cobweb)."""
         if self._n < 24:
             raise ValueError("day_ahead: push at least a day of prices first")
         lags = np.arange(24, 24 * FORECAST_DAYS + 1, 24)
