@@ -91,9 +91,13 @@ def cluster():
     for d in (driver_dir, guard_dir, nodes_cwd):
         d.mkdir()
     (guard_dir / "sitecustomize.py").write_text(GUARD)
+    # Ray's own files (its address file included) in our folder, not the machine's /tmp/ray, which a
+    # fresh machine lacks and another Ray cluster on the machine owns
+    (short / "ray").mkdir()
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     os.environ.update({"RAY_USAGE_STATS_ENABLED": "0", "GRIDPIVOT_TEST_FORBIDDEN": str(driver_dir),
-                       "PYTHONPATH": str(guard_dir)})
+                       "PYTHONPATH": str(guard_dir), "RAY_TMPDIR": str(short)})
+    os.environ.pop("RAY_ADDRESS", None)
     os.chdir(nodes_cwd)
     try:
         c = Cluster(initialize_head=True, head_node_args={
@@ -126,9 +130,10 @@ def process_pool(cluster):
         os.chdir(cwd)
 
 
-def driver_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("GRIDPIVOT_TEST_FORBIDDEN", "PYTHONPATH")}
-    return {**env, "RAY_USAGE_STATS_ENABLED": "0"}
+def driver_env(driver_dir: Path) -> dict:
+    """A driver's environment: no guard, Ray's files beside the test cluster's, no RAY_ADDRESS."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GRIDPIVOT_TEST_FORBIDDEN", "PYTHONPATH", "RAY_ADDRESS")}
+    return {**env, "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": str(driver_dir.parent)}
 
 
 def assert_identical_batches(pool: Path, other: Path) -> None:
@@ -155,7 +160,7 @@ def test_two_node_sweep_through_address_survives_a_killed_worker_and_matches_the
     out = driver_dir / "ray"
     cmd = [sys.executable, str(ROOT / "run.py"), "batch", str(sweep), "--backend", "ray", "--address", c.address,
            "--out", str(out), "--quiet"]
-    proc = subprocess.Popen(cmd, cwd=driver_dir, env=driver_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=driver_dir, env=driver_env(driver_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     killed: list = []
 
@@ -211,7 +216,7 @@ def test_workers_without_access_to_the_batch_folder_still_complete_the_batch(clu
             n["NodeID"], soft=False)).remote({str(driver_dir / "probe.txt")!r}) for n in ray.nodes() if n["Alive"]])
         print(json.dumps(out))
     """)
-    p = subprocess.run([sys.executable, "-c", probe], cwd=driver_dir, env=driver_env(), capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-c", probe], cwd=driver_dir, env=driver_env(driver_dir), capture_output=True, text=True,
                        timeout=180)
     assert p.returncode == 0, p.stderr[-3000:]
     seen = json.loads(p.stdout.strip().splitlines()[-1])
@@ -223,7 +228,7 @@ def test_workers_without_access_to_the_batch_folder_still_complete_the_batch(clu
 
     out = driver_dir / "ray-noaccess"
     p = subprocess.run([sys.executable, str(ROOT / "run.py"), "batch", str(sweep), "--backend", "ray", "--address",
-                        c.address, "--out", str(out), "--quiet"], cwd=driver_dir, env=driver_env(),
+                        c.address, "--out", str(out), "--quiet"], cwd=driver_dir, env=driver_env(driver_dir),
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     assert "4 ok, 2 failed" in p.stdout

@@ -24,7 +24,7 @@ pp = pytest.importorskip("pandapower")
 import pandapower.networks as pn  # noqa: E402
 
 from simulation.grid import Dispatcher, Grid, ieee14, ieee118  # noqa: E402
-from simulation.grid.pandapower_reference import PandapowerMarket  # noqa: E402
+from simulation.grid.pandapower_reference import PandapowerMarket, ReferenceNotConverged  # noqa: E402
 
 MW_TOL = 1e-6
 PRICE_TOL = 1e-4
@@ -51,8 +51,18 @@ def pp_market(grid: Grid, demand_mw: np.ndarray, avail_mw: np.ndarray, bid_bus=(
     return m
 
 
+def reference_solve(market: PandapowerMarket, *hour):
+    """pandapower's DC-OPF of the hour (tight PIPS tolerances, then its step-controlled retry). A
+    reference release that converges with neither skips the comparison, saying which version: the
+    test has checked our own solution's invariants before it asks the reference."""
+    try:
+        return market.solve(*hour, **PIPS_TIGHT)
+    except ReferenceNotConverged as e:
+        pytest.skip(f"{e}: the comparison with the reference is not possible on this release")
+
+
 def run_pp_opf(grid, demand, avail):
-    r = PandapowerMarket(grid).solve(demand, avail, **PIPS_TIGHT)
+    r = reference_solve(PandapowerMarket(grid), demand, avail)
     return r.gen_mw, r.line_flow_mw, r.lmp_usd_per_mwh
 
 
@@ -161,11 +171,12 @@ def test_dc_opf_equals_pandapower_rundcopp_with_congestion(loader, n_lines, lo, 
     demand = base_demand(base, 1.2)
     grid = tightened(base, demand, n_lines, lo, hi)
     avail = grid.gen_cap_mw
-    pg, pflow, plmp = run_pp_opf(grid, demand, avail)
     r = ours(grid, demand, avail)
     assert r.congested.sum() >= 2 and r.shed_mw.sum() == 0
     assert n_marginal(r, avail) == r.congested.sum() + 1
     assert np.ptp(r.lmp_usd_per_mwh) > 1.0  # congestion really splits the prices
+    assert np.all(np.abs(r.line_flow_mw) <= grid.line_limit_mw + MW_TOL)
+    pg, pflow, plmp = run_pp_opf(grid, demand, avail)
     np.testing.assert_allclose(r.gen_mw, pg, rtol=0, atol=MW_TOL)
     np.testing.assert_allclose(r.line_flow_mw, pflow, rtol=0, atol=MW_TOL)
     np.testing.assert_allclose(r.lmp_usd_per_mwh, plmp, rtol=0, atol=PRICE_TOL)
@@ -183,7 +194,7 @@ def test_flexible_bids_clear_like_pandapower_dispatchable_loads():
     bid_bus = rng.choice(grid.n_bus, 12, replace=False)
     bid_mw = rng.uniform(20, 80, 12)
     price = rng.uniform(15, 60, 12)
-    ref = PandapowerMarket(grid, bid_bus).solve(demand, grid.gen_cap_mw, bid_mw, price, **PIPS_TIGHT)
+    ref = reference_solve(PandapowerMarket(grid, bid_bus), demand, grid.gen_cap_mw, bid_mw, price)
     r = Dispatcher(grid, bid_bus).solve(demand, grid.gen_cap_mw, bid_mw, price)
     assert np.ptp(r.lmp_usd_per_mwh) > 1.0
     assert n_marginal(r, grid.gen_cap_mw, bid_mw) == r.congested.sum() + 1
@@ -234,3 +245,17 @@ def test_matpower_reader_matches_pandapowers_cases(loader, case):
         # net from our grid instead of using pandapower's case118.)
         assert sorted(d[0] for d in differ) == [(65, 68), (68, 81), (68, 116), (86, 87)]
         assert all(abs(x / ours_x - 1) < 5e-3 for _, ours_x, x in differ)
+
+
+def test_an_unconverged_reference_is_retried_then_reported_with_its_version():
+    """The reference's own failures are visible: a solve stopped after one interior-point
+    iteration converges on the step-controlled retry (and says so); an infeasible hour (demand
+    beyond every unit, nothing to shed) raises, naming pandapower's version."""
+    grid = distinct_costs(ieee14())
+    demand = base_demand(grid, 1.2)
+    m = PandapowerMarket(grid)
+    r = m.solve(demand, grid.gen_cap_mw, PDIPM_MAX_IT=1)
+    assert m.converged_with["OPF_ALG_DC"] == 250 and m.converged_with["PDIPM_MAX_IT"] == 500
+    np.testing.assert_allclose(r.gen_mw, ours(grid, demand, grid.gen_cap_mw).gen_mw, atol=1e-3)
+    with pytest.raises(ReferenceNotConverged, match=rf"pandapower {pp.__version__} rundcopp did not converge"):
+        m.solve(demand * 10, grid.gen_cap_mw)

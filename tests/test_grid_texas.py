@@ -10,7 +10,6 @@ is optimal); what is unique and compared: the total cost, the LMPs and the flows
 lines."""
 
 import datetime as dt
-import warnings
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from simulation.grid import Dispatcher, load_grid, read_matpower, synthetic_series
 from simulation.grid.cases import matpower_case_path
 from simulation.grid.commitment import MUST_RUN_KINDS, daily_commitment
-from simulation.grid.pandapower_reference import segmented_net
+from simulation.grid.pandapower_reference import ReferenceNotConverged, rundcopp, segmented_net
 
 
 @pytest.fixture(scope="module")
@@ -144,9 +143,8 @@ def test_commitment_keeps_must_run_units_on_and_every_hour_feasible(texas, augus
 # ---------------------------------------------------------------------------------------------
 # against pandapower
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.slow
 def test_dc_opf_equals_pandapower_on_hours_with_binding_lines(texas, august):
-    pp = pytest.importorskip("pandapower")
+    pytest.importorskip("pandapower")
     d = Dispatcher(texas, np.zeros(0, np.int64))
     segments = d.segment_costs()
     compared = 0
@@ -157,9 +155,10 @@ def test_dc_opf_equals_pandapower_on_hours_with_binding_lines(texas, august):
         assert r.congested.sum() >= 1  # binding lines split the prices
         assert np.ptp(r.lmp_usd_per_mwh) > 0.5
         net = segmented_net(texas, demand, avail, floor, segments)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pp.rundcopp(net)
+        try:
+            rundcopp(net)
+        except ReferenceNotConverged as e:
+            pytest.skip(f"{e}: hour {h} cannot be compared with the reference on this release")
         assert net.res_cost == pytest.approx(r.cost_usd, rel=1e-8)
         np.testing.assert_allclose(net.res_bus.lam_p.to_numpy(), r.lmp_usd_per_mwh, rtol=0, atol=1e-4)
         flow = net.res_line.p_from_mw.to_numpy()
@@ -255,7 +254,6 @@ def test_scenario_zones_are_checked_against_the_grid():
         GridPivotModel("configs/texas_2024.toml", overrides=["run.hours=2", 'grid.coastal_wind_zones=["Gulf"]'])
 
 
-@pytest.mark.slow
 def test_texas_2024_runs_a_day_and_analyse_shows_average_and_marginal_emissions(tmp_path):
     import subprocess
     import sys

@@ -1,16 +1,29 @@
-"""The logs of `default` (2,160 h) and of 1,000 h of `ieee118` are bit for bit those stored in
-tests/data/log_digests.json: per table and column, a sha256 of the column's values as read back
-from the run's Parquet, and of the summary (wall time left out).
+"""The logs of `default` (2,160 h) and of 1,000 h of `ieee118`, checked twice against stored values.
 
-The stored digests come from the code before issue 16's refactor (the hour as a pipeline of
-values), which had to leave every log byte unchanged. A change that means to change the logs
-regenerates them: `.venv/bin/python tests/test_log_digests.py` (and says so in its commit)."""
+1. **Bit for bit, given the lock** (`tests/data/log_digests.json`): per table and column, a sha256 of
+   the column's values as read back from the run's Parquet, and of the summary (wall time left
+   out). The digests hold for the versions pinned in `requirements.lock`, the ones the README's
+   commands install: another numpy, HiGHS or scipy may round differently (numpy 2.5 changes the
+   last bits of the investment table's `usd` column), and then bytes differ while the numbers agree.
+2. **The same numbers, on any versions** (`tests/data/log_figures.json`): every numeric summary
+   figure to a relative 1e-6, and the daily means of a few hourly columns (`FIGURE_COLUMNS`) to
+   1e-6 of the column's largest daily mean. Measured on these runs: perturbing every bid price by
+   1e-9 USD/MWh (which breaks ties between equal bids) or the demand by 1e-12 moves none of them by
+   more than 1e-7; another seed moves them by 10-150 %. A failure names the figure, both values and
+   the installed versions that decide the numbers.
+
+A change that means to change the logs regenerates both files:
+`.venv/bin/python tests/test_log_digests.py` (with the lock's versions installed), and says so in
+its commit. After a refresh of the lock, the tolerant check passing while digests differ means the
+new versions only round differently: regenerate the digests in the same commit."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +31,18 @@ import pyarrow.parquet as pq
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-STORED = Path(__file__).with_name("data") / "log_digests.json"
+DATA = Path(__file__).with_name("data")
+STORED = DATA / "log_digests.json"
+FIGURES = DATA / "log_figures.json"
 #: scenario name -> hours the run is stopped after (None: the scenario's own run.hours)
 RUNS = {"default": None, "ieee118": 1000}
+#: hourly columns the version-tolerant check compares (as daily means)
+FIGURE_COLUMNS = ("difficulty", "height", "network_eh_s", "hashprice_usd_per_ph_day", "mw_hashing", "mw_ai",
+                  "mw_committed_ai", "lmp_mean_usd_per_mwh", "emissions_t", "miner_cash_usd")
+#: relative tolerance of the version-tolerant check (see the module docstring for why this size)
+RTOL = 1e-6
+#: the installed packages the logs' numbers depend on (named in a failure)
+NUMERIC_PACKAGES = ("numpy", "scipy", "highspy", "pandas", "pyarrow", "mesa", "networkx")
 
 
 def _column_digest(col) -> str:
@@ -36,14 +58,18 @@ def _column_digest(col) -> str:
     return h.hexdigest()
 
 
-def log_digests(name: str, hours: int | None, out: Path) -> dict:
-    """Run scenario `name` into `out` and digest every table's columns and the summary."""
+def run_logs(name: str, hours: int | None, out: Path) -> Path:
+    """Run scenario `name` into `out` (stopped after `hours`)."""
     sys.path.insert(0, str(ROOT))
     from simulation.config import load_scenario
     from simulation.runner import run_scenario
 
-    sc = load_scenario(ROOT / "configs" / f"{name}.toml")
-    run_scenario(sc, out, progress=False, hours=hours)
+    run_scenario(load_scenario(ROOT / "configs" / f"{name}.toml"), out, progress=False, hours=hours)
+    return out
+
+
+def log_digests(out: Path) -> dict:
+    """Every table's columns and the summary of the run in `out`, digested."""
     tables = {}
     for p in sorted(out.glob("*.parquet")):
         t = pq.read_table(p)
@@ -55,26 +81,94 @@ def log_digests(name: str, hours: int | None, out: Path) -> dict:
     return tables
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", list(RUNS))
-def test_logs_are_bit_for_bit_the_stored_ones(name, tmp_path):
+def log_figures(out: Path) -> dict:
+    """The run's numeric summary figures and the daily means of `FIGURE_COLUMNS`."""
+    summary = json.loads((out / "summary.json").read_text())
+    numbers = {k: float(v) for k, v in summary.items()
+               if k != "wall_s" and isinstance(v, (int, float)) and not isinstance(v, bool)}
+    hourly = pq.read_table(out / "hourly.parquet", columns=["hour", *FIGURE_COLUMNS])
+    day = np.asarray(hourly.column("hour")) // 24
+    daily = {}
+    for c in FIGURE_COLUMNS:
+        v = np.asarray(hourly.column(c), float)
+        daily[c] = (np.bincount(day, v) / np.bincount(day)).tolist()
+    return {"summary": numbers, "daily_means": daily}
+
+
+def versions() -> str:
+    return ", ".join(f"{p} {metadata.version(p)}" for p in NUMERIC_PACKAGES)
+
+
+def figure_mismatches(got: dict, want: dict, rtol: float = RTOL) -> list[str]:
+    """Each figure of `want` that `got` misses or differs from beyond `rtol`, as a line."""
+    bad = []
+    for k, w in want["summary"].items():
+        g = got["summary"].get(k)
+        if g is None or not math.isclose(g, w, rel_tol=rtol, abs_tol=1e-12):
+            bad.append(f"summary {k}: {g!r}, stored {w!r}")
+    for c, w in want["daily_means"].items():
+        w, g = np.asarray(w, float), np.asarray(got["daily_means"].get(c, []), float)
+        if g.shape != w.shape:
+            bad.append(f"hourly {c}: {g.size} days, stored {w.size}")
+            continue
+        scale = float(np.max(np.abs(w))) or 1.0
+        off = np.abs(g - w) / scale
+        if off.max() > rtol:
+            d = int(off.argmax())
+            bad.append(f"hourly {c}: day {d} mean {g[d]!r}, stored {w[d]!r} ({off.max():.1e} of its scale)")
+    return bad
+
+
+@pytest.fixture(scope="module", params=list(RUNS))
+def run(request, tmp_path_factory):
+    name = request.param
+    return name, run_logs(name, RUNS[name], tmp_path_factory.mktemp(name) / name)
+
+
+def test_logs_are_bit_for_bit_the_stored_ones_with_the_locked_versions(run):
+    name, out = run
     stored = json.loads(STORED.read_text())[name]
-    got = log_digests(name, RUNS[name], tmp_path / name)
-    assert sorted(got) == sorted(stored), "tables differ"
+    got = log_digests(out)
+    hint = (f" (installed: {versions()}; the digests hold for requirements.lock's versions, and the "
+            "version-tolerant test in this file says whether the numbers still agree)")
+    assert sorted(got) == sorted(stored), "tables differ" + hint
     for table, want in stored.items():
         if table == "summary.json":
-            assert got[table] == want, "summary.json differs"
+            assert got[table] == want, "summary.json differs" + hint
             continue
         assert got[table]["rows"] == want["rows"], f"{table}: row count"
         assert got[table]["names"] == want["names"], f"{table}: column names or order"
         bad = [c for c in want["columns"] if got[table]["columns"][c] != want["columns"][c]]
-        assert not bad, f"{table}: columns differ: {bad}"
+        assert not bad, f"{table}: columns differ: {bad}" + hint
 
 
-if __name__ == "__main__":  # regenerate the stored digests from the code as it is
+def test_summary_and_hourly_figures_agree_with_the_stored_ones_on_any_versions(run):
+    name, out = run
+    bad = figure_mismatches(log_figures(out), json.loads(FIGURES.read_text())[name])
+    assert not bad, f"{name}: {len(bad)} figures beyond {RTOL:g} (installed: {versions()}): " + "; ".join(bad[:8])
+
+
+def test_the_tolerant_check_tells_another_seed_from_the_stored_run(run, tmp_path):
+    """The tolerance is tight enough to matter: the same scenario on another seed fails it."""
+    name, _ = run
+    sys.path.insert(0, str(ROOT))
+    from simulation.config import load_scenario, resolve_scenario
+    from simulation.runner import run_scenario
+
+    sc = resolve_scenario(load_scenario(ROOT / "configs" / f"{name}.toml"), ["run.seed=7"], {})
+    run_scenario(sc, tmp_path / "other", progress=False, hours=min(RUNS[name] or sc.run.hours, 336))
+    got = log_figures(tmp_path / "other")
+    want = json.loads(FIGURES.read_text())[name]
+    days = len(got["daily_means"]["difficulty"])
+    want = {"summary": {}, "daily_means": {c: v[:days] for c, v in want["daily_means"].items()}}
+    assert len(figure_mismatches(got, want)) >= len(FIGURE_COLUMNS) // 2
+
+
+if __name__ == "__main__":  # regenerate the stored digests and figures from the code as it is
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        data = {name: log_digests(name, hours, Path(tmp) / name) for name, hours in RUNS.items()}
-    STORED.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {STORED}")
+        outs = {name: run_logs(name, hours, Path(tmp) / name) for name, hours in RUNS.items()}
+        STORED.write_text(json.dumps({n: log_digests(o) for n, o in outs.items()}, indent=1, sort_keys=True) + "\n")
+        FIGURES.write_text(json.dumps({n: log_figures(o) for n, o in outs.items()}, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {STORED} and {FIGURES} (installed: {versions()})")

@@ -19,7 +19,7 @@ from simulation.analysis.sweeps import load_batch, mean_ci
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ROOT / "configs" / "sweeps" / "halving_counterfactual.toml"
 HOURS = 6000  # block 840,000 falls ~37 days in
-pytestmark = pytest.mark.timeout(1800)  # 16 runs of 6,000 hours on two workers
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # 16 runs of 6,000 hours on two workers
 
 
 @pytest.fixture(scope="module")

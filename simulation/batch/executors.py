@@ -142,7 +142,9 @@ def ray_session(workers: int | None, address: str | None):
                     kw["_node_ip_address"] = host
                 ray.init(address=address, **kw)
             else:
-                ray.init(num_cpus=workers, include_dashboard=False, **kw)
+                # address="local": always a new Ray of our own; with None, Ray would join any cluster
+                # it finds on this machine (RAY_ADDRESS, or its last-started cluster's address file)
+                ray.init(address="local", num_cpus=workers, include_dashboard=False, **kw)
         except ConnectionError as e:
             raise ValueError(f"--address {address}: cannot connect to a Ray cluster there ({first_line(e)}); "
                              "start one with `ray start --head` and pass its address (host:6379 or "
