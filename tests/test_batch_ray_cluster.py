@@ -92,8 +92,10 @@ def cluster():
         d.mkdir()
     (guard_dir / "sitecustomize.py").write_text(GUARD)
     # Ray's own files (its address file included) in our folder, not the machine's /tmp/ray, which a
-    # fresh machine lacks and another Ray cluster on the machine owns
+    # fresh machine lacks and another Ray cluster on the machine owns (checked untouched at the end)
     (short / "ray").mkdir()
+    machine_file = Path(ray._common.utils.get_ray_address_file(None))
+    before = machine_file.read_bytes() if machine_file.exists() else None
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     os.environ.update({"RAY_USAGE_STATS_ENABLED": "0", "GRIDPIVOT_TEST_FORBIDDEN": str(driver_dir),
                        "PYTHONPATH": str(guard_dir), "RAY_TMPDIR": str(short)})
@@ -111,7 +113,19 @@ def cluster():
     try:
         yield c, driver_dir, nodes_cwd
     finally:
-        c.shutdown()
+        # Cluster.shutdown() deletes the address file of Ray's default temp dir: ours, not the
+        # machine's (which another cluster may own)
+        saved = os.environ.get("RAY_TMPDIR")
+        os.environ["RAY_TMPDIR"] = str(short)
+        try:
+            c.shutdown()
+        finally:
+            if saved is None:
+                os.environ.pop("RAY_TMPDIR")
+            else:
+                os.environ["RAY_TMPDIR"] = saved
+        after = machine_file.read_bytes() if machine_file.exists() else None
+        assert after == before, f"the test cluster changed {machine_file}, which another Ray cluster may own"
         import shutil
 
         shutil.rmtree(short, ignore_errors=True)
