@@ -437,7 +437,8 @@ class GridPivotModel(mesa.Model):
 
     def outlook(self) -> Outlook:
         """What miners foresee now: the expected hashprice path month by month (the known subsidy
-        schedule, difficulty growth estimated from the chain seen, a martingale BTC price) and the
+        schedule, difficulty growth estimated from the chain seen, the BTC price model's own
+        expected growth: 0, a martingale, by default; a replayed series is not foreseen) and the
         AI market's trend; long enough for the longest horizon any decision looks over."""
         sc, d = self.config, self.drivers
         cfg, h = sc.investment, sc.markets.ai.hosting
@@ -448,7 +449,8 @@ class GridPivotModel(mesa.Model):
             months, btc_price_usd=d.btc_price_usd, fees_btc_per_block=b.expected_fees_btc,
             difficulty=net.difficulty, height=net.height,
             difficulty_growth_per_year=b.difficulty_growth_per_year(self.unix_time + 3600),
-            subsidy_frozen_at=None if net.halving else net.start_height)
+            subsidy_frozen_at=None if net.halving else net.start_height,
+            btc_drift_per_year=sc.markets.btc_price.drift_per_year if sc.markets.btc_price.model == "gbm" else 0.0)
         return Outlook(self.hour + 1, path, d.ai_trend_price_usd_per_gpu_hour(self.hour), sc.markets.ai.trend_per_year,
                        sc.markets.ai.demand_mean, cfg, sc.finance, h)
 

@@ -3,6 +3,7 @@ reward sharing and concentration metrics."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -11,6 +12,8 @@ import pytest
 from simulation.markets import (DEFAULT_POOL_SHARES, AiSpotMarket, HostingOffers, GbmJumpPrice, HashrateShock,
                                 RestOfWorldFleet, SeriesPrice, breakeven_hashprice_usd_per_ph_day,
                                 expected_rewards, hhi_and_nakamoto, load_price_csv, sampled_rewards)
+from simulation.bitcoin.economics import expected_hashprice_path
+from simulation.markets.btc_price import log_drift_per_year
 
 
 def test_gbm_log_returns_have_the_configured_drift_and_volatility():
@@ -18,16 +21,63 @@ def test_gbm_log_returns_have_the_configured_drift_and_volatility():
     p = GbmJumpPrice(64_000, 0.3, 0.6, 0.0, 0.0, 0.0, rng)
     path = np.array([p.step() for _ in range(8760 * 20)])
     r = np.diff(np.log(np.concatenate([[64_000], path])))
-    assert r.mean() * 8760 == pytest.approx(0.3, abs=0.3)       # 20 years: drift SE ~0.13
+    # the log price drifts by mu - sigma^2/2 = 0.3 - 0.18 (20 years: SE ~0.13)
+    assert r.mean() * 8760 == pytest.approx(0.12, abs=0.3)
     assert r.std() * math.sqrt(8760) == pytest.approx(0.6, rel=0.01)
+    assert log_drift_per_year(0.3, 0.6) == pytest.approx(0.12)
+    # jumps of mean log 0 and std 0.1 at 4 a year add e^0.005 - 1 to the price's mean each
+    assert log_drift_per_year(0.0, 0.0, 4.0, 0.0, 0.1) == pytest.approx(-4 * math.expm1(0.005))
+
+
+@functools.lru_cache
+def _mean_z(drift, vol, stated_growth, years=1.0, paths=4000, seed=11, jumps=(4.0, 0.0, 0.06)):
+    """(simulated mean of S_T / s0 over `paths` paths of the project's own class, its standard
+    error, z of the mean against the stated expectation e^(stated_growth T))."""
+    p = GbmJumpPrice(1.0, drift, vol, *jumps, np.random.default_rng(seed), n_paths=paths)
+    for _ in range(int(8760 * years)):
+        s = p.step()
+    mean, se = float(s.mean()), float(s.std(ddof=1) / math.sqrt(paths))
+    return mean, se, (mean - math.exp(stated_growth * years)) / se
+
+
+@pytest.mark.parametrize("drift", [0.0, 0.3, -0.4])
+def test_gbm_price_expectation_is_what_its_drift_says(drift):
+    """E[S_T] = s0 e^(mu T): the mean of 4,000 simulated one-year paths (volatility 0.55, the
+    default jumps) lies within 4 standard errors of it; drift 0 is a martingale."""
+    mean, se, z = _mean_z(drift, 0.55, drift)
+    assert abs(z) < 4, (mean, se)
+    assert se < 0.015  # the check can see a few per cent
+
+
+def test_the_expectation_check_rejects_a_log_price_that_drifts_by_zero():
+    """The old process (log price drifting by 0 at volatility 0.55, called a martingale) has a
+    mean ~16 % above s0 after a year: the same check fails it by more than 10 standard errors."""
+    log_zero = 0.5 * 0.55 ** 2 + 4.0 * math.expm1(0.5 * 0.06 ** 2)  # the drift whose log drift is 0
+    assert log_drift_per_year(log_zero, 0.55, 4.0, 0.0, 0.06) == pytest.approx(0.0, abs=1e-15)
+    mean, se, z = _mean_z(log_zero, 0.55, 0.0)
+    assert z > 10 and mean == pytest.approx(math.exp(log_zero), rel=0.03)
+
+
+def test_miners_expect_the_price_models_drift():
+    """`expected_hashprice_path` grows with the price model's expected drift, e^(mu t) at mid-month."""
+    kw = dict(btc_price_usd=60_000.0, fees_btc_per_block=0.1, difficulty=80e12, height=850_000,
+              difficulty_growth_per_year=0.0)
+    flat = expected_hashprice_path(24, **kw)
+    up = expected_hashprice_path(24, **kw, btc_drift_per_year=0.3)
+    assert np.allclose(flat, flat[0])
+    assert up / flat == pytest.approx(np.exp(0.3 * (np.arange(24) + 0.5) / 12))
+    # and a model of drift mu: the miners' expectation is the simulated mean (one year ahead)
+    mean, se, _ = _mean_z(0.3, 0.55, 0.3)
+    assert abs(mean - float(up[11] / flat[11]) * math.exp(0.3 * 0.5 / 12)) < 4 * se
 
 
 def test_gbm_jumps_add_fat_tails_at_the_configured_rate():
     rng = np.random.default_rng(2)
     p = GbmJumpPrice(64_000, 0.0, 0.0, 50.0, -0.1, 0.02, rng)
     path = np.array([p.step() for _ in range(8760 * 4)])
-    r = np.diff(np.log(np.concatenate([[64_000], path])))
-    jumps = r[r != 0]
+    # without volatility the log price moves by its (compensating) drift alone between jumps
+    r = np.diff(np.log(np.concatenate([[64_000], path]))) - log_drift_per_year(0.0, 0.0, 50.0, -0.1, 0.02) / 8760
+    jumps = r[np.abs(r) > 1e-9]
     assert len(jumps) / 4 == pytest.approx(50, rel=0.15)
     assert jumps.mean() == pytest.approx(-0.1, abs=0.01)
 

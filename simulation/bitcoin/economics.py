@@ -63,7 +63,7 @@ def scheduled_subsidy_btc(heights, frozen_at_height: int | None = None):
 
 def expected_hashprice_path(months: int, *, btc_price_usd: float, fees_btc_per_block: float, difficulty: float,
                             height: int, difficulty_growth_per_year: float,
-                            subsidy_frozen_at: int | None = None) -> np.ndarray:
+                            subsidy_frozen_at: int | None = None, btc_drift_per_year: float = 0.0) -> np.ndarray:
     """Expected hashprice (USD per PH/s per day) in each of the next `months` months, at mid-month.
 
     What a miner foresees: the subsidy schedule exactly (it knows at which height the next halving
@@ -78,4 +78,5 @@ def expected_hashprice_path(months: int, *, btc_price_usd: float, fees_btc_per_b
     heights = height + np.floor(m * BLOCKS_PER_MONTH).astype(np.int64)
     reward = scheduled_subsidy_btc(heights, subsidy_frozen_at) + fees_btc_per_block
     diff = difficulty * np.exp(difficulty_growth_per_year * m / 12.0)
-    return btc_price_usd * reward * _PH_DAY / diff
+    price = btc_price_usd * np.exp(btc_drift_per_year * m / 12.0) if btc_drift_per_year else btc_price_usd
+    return price * reward * _PH_DAY / diff

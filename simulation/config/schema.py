@@ -84,7 +84,7 @@ class GridConfig(ConfigModel):
 class BtcPriceConfig(ConfigModel):
     model: Literal["gbm", "series"] = _f("gbm", "GBM with jumps, or a replayed hourly CSV series")
     s0_usd: float = _f(64_000.0, "BTC price at the start (2024 halving ~64k)", "USD", gt=0)
-    drift_per_year: float = _f(0.0, "GBM drift of log price", "1/yr", ge=-5, le=5)
+    drift_per_year: float = _f(0.0, "expected growth of the price: E[price at t] = s0 e^(drift t) (0: a martingale; the log price drifts by drift - vol^2/2 - the jumps' compensation); the miners expect the same", "1/yr", ge=-5, le=5)
     vol_per_year: float = _f(0.55, "GBM volatility", "1/sqrt(yr)", ge=0, le=5)
     jump_rate_per_year: float = _f(4.0, "Poisson rate of price jumps", "1/yr", ge=0)
     jump_mean_log: float = _f(0.0, "mean log jump size", ge=-2, le=2)

@@ -15,30 +15,56 @@ HOURS_PER_YEAR = 8760.0
 
 
 class GbmJumpPrice:
-    """Merton jump-diffusion sampled hourly. `drift_per_year` is the drift of the *log* price,
-    so with no jumps the median path is s0 * exp(drift * t) whatever the volatility."""
+    """Merton jump-diffusion sampled hourly, with `drift_per_year` (mu) the expected growth rate
+    of the *price*: E[S_t] = s0 e^(mu t), so mu = 0 is a martingale, whatever the volatility and
+    the jumps. Each hour the log price moves by
+
+        (mu - sigma^2 / 2 - lambda k) dt + sigma sqrt(dt) Z + (the hour's jumps),
+        k = E[e^J] - 1 = exp(m_J + s_J^2 / 2) - 1
+
+    (Merton 1976: -sigma^2/2 is the lognormal's convexity, lambda k compensates the jumps' mean
+    effect on the price). With `n_paths` the price is an array of that many independent paths
+    (for checking the expectation; the model runs one path)."""
 
     def __init__(self, s0_usd: float, drift_per_year: float, vol_per_year: float, jump_rate_per_year: float,
-                 jump_mean_log: float, jump_std_log: float, rng: np.random.Generator) -> None:
+                 jump_mean_log: float, jump_std_log: float, rng: np.random.Generator,
+                 n_paths: int | None = None) -> None:
         if not s0_usd > 0:
             raise ValueError(f"markets.btc_price.s0_usd: {s0_usd} must be > 0")
         dt = 1.0 / HOURS_PER_YEAR
-        self.price_usd = float(s0_usd)
-        self._mu = drift_per_year * dt
+        self.n_paths = n_paths
+        self.price_usd = float(s0_usd) if n_paths is None else np.full(int(n_paths), float(s0_usd))
+        self._mu = log_drift_per_year(drift_per_year, vol_per_year, jump_rate_per_year, jump_mean_log,
+                                      jump_std_log) * dt
         self._sigma = vol_per_year * math.sqrt(dt)
         self._jump_p = jump_rate_per_year * dt
         self._jump_mean, self._jump_std = jump_mean_log, jump_std_log
         self._rng = rng
 
-    def step(self) -> float:
-        """Advance one hour; the new price (USD)."""
+    def step(self):
+        """Advance one hour; the new price (USD; an array with `n_paths`)."""
         r = self._rng
+        if self.n_paths is not None:
+            x = self._mu + self._sigma * r.standard_normal(self.n_paths)
+            n = r.poisson(self._jump_p, self.n_paths)
+            if n.any():
+                x += np.where(n > 0, r.normal(self._jump_mean * n, self._jump_std * np.sqrt(n)), 0.0)
+            self.price_usd = self.price_usd * np.exp(x)
+            return self.price_usd
         x = self._mu + self._sigma * r.standard_normal()
         n = r.poisson(self._jump_p)
         if n:
             x += r.normal(self._jump_mean * n, self._jump_std * math.sqrt(n))
         self.price_usd *= math.exp(x)
         return self.price_usd
+
+
+def log_drift_per_year(drift_per_year: float, vol_per_year: float, jump_rate_per_year: float = 0.0,
+                       jump_mean_log: float = 0.0, jump_std_log: float = 0.0) -> float:
+    """The drift of the log price (1/yr) that gives the price an expected growth of
+    `drift_per_year`: mu - sigma^2/2 - lambda (exp(m_J + s_J^2/2) - 1)."""
+    return (drift_per_year - 0.5 * vol_per_year ** 2
+            - jump_rate_per_year * math.expm1(jump_mean_log + 0.5 * jump_std_log ** 2))
 
 
 class SeriesPrice:
