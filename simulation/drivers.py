@@ -18,7 +18,7 @@ import numpy as np
 from simulation.grid import HourlySeries, load_grid, synthetic_series, load_series_csv
 from simulation.grid.series import coastal_wind_cf, zonal_demand_mw
 from simulation.grid.commitment import Commitment, daily_commitment
-from simulation.markets import (AiSpotMarket, HostingOffers, GbmJumpPrice, SeriesPrice, load_price_csv,
+from simulation.markets import (AiSpotMarket, HostingOffers, TenantDemand, GbmJumpPrice, SeriesPrice, load_price_csv,
                                 load_price_times, price_window)
 
 RENEWABLE_KINDS = ("wind", "solar")
@@ -115,11 +115,24 @@ class Drivers:
         self.ai = AiSpotMarket(ai.price0_usd_per_gpu_hour, ai.trend_per_year, ai.reversion_per_hour, ai.vol_per_hour,
                                ai.demand_mean, ai.demand_diurnal_amplitude, ai.demand_noise, ai_rng)
         c = ai.hosting
-        self.offers = HostingOffers(
-            rate_per_month=c.offers_per_month, mw_mean=c.mw_mean, fee_usd_per_mw_month=c.fee_usd_per_mw_month,
-            fee_cv=c.fee_cv, fee_trend_per_year=c.fee_trend_per_year, term_months=c.term_months,
-            lead_months=c.lead_months, sla_uptime=c.sla_uptime, penalty_usd_per_mwh=c.penalty_usd_per_mwh,
-            training_share=c.training_share, rng=offer_rng)
+        t = ai.tenants
+        if t.enabled:  # offers from tenants' demand and their site choice (the same random stream)
+            self.offers = TenantDemand(
+                start_unix=sc.bitcoin.time, years=t.capex_years, capex_busd=t.capex_busd_per_year,
+                flat=t.demand == "flat", it_mw_per_busd=t.it_mw_per_busd, reach_share=t.reach_share,
+                size_median_it_mw=t.size_median_it_mw, size_sigma=t.size_sigma, wait_1gw_years=t.wait_1gw_years,
+                wait_size_exponent=t.wait_size_exponent, greenfield_build_usd_per_it_mw=t.greenfield_build_usd_per_it_mw,
+                developer_rate_per_year=t.developer_rate_per_year, noi_margin=t.noi_margin,
+                margin_ref_usd_per_mw_month=t.margin_usd_per_it_mw_month, capex_ref_busd=t.capex_ref_busd,
+                margin_elasticity=t.margin_elasticity, miner_share=t.miner_share, term_months=c.term_months,
+                lead_months=c.lead_months, training_share=c.training_share, sla_uptime=c.sla_uptime,
+                penalty_usd_per_mwh=c.penalty_usd_per_mwh, min_part_it_mw=t.min_part_it_mw, rng=offer_rng)
+        else:
+            self.offers = HostingOffers(
+                rate_per_month=c.offers_per_month, mw_mean=c.mw_mean, fee_usd_per_mw_month=c.fee_usd_per_mw_month,
+                fee_cv=c.fee_cv, fee_trend_per_year=c.fee_trend_per_year, term_months=c.term_months,
+                lead_months=c.lead_months, sla_uptime=c.sla_uptime, penalty_usd_per_mwh=c.penalty_usd_per_mwh,
+                training_share=c.training_share, rng=offer_rng)
         self._pending_offers = []
 
         self.btc_price_usd = float(mp.s0_usd if mp.model == "gbm" else self.btc.step())

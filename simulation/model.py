@@ -23,6 +23,7 @@ are pure; the miners' decisions live in `agents/`. docs/architecture.md draws th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,7 @@ from simulation.grid import Dispatcher
 from simulation.grid.commitment import reliability_units, scarcity_price
 from simulation.grid.dispatch import DispatchResult
 from simulation.grid.history import LmpHistory
-from simulation.markets import expected_rewards, sampled_rewards
+from simulation.markets import expected_rewards, sampled_rewards, split_request
 from simulation.markets.finance import HOURS_PER_YEAR
 from simulation.markets.valuation import PriceSample
 
@@ -111,6 +112,15 @@ SPARE_COHORTS = 1
 RUC_MAX_ROUNDS = 10
 #: reliability commitment: an hour shedding more than this (MW of inflexible demand) calls it
 RUC_MIN_SHED_MW = 0.01
+
+
+@dataclass(frozen=True)
+class SignedLease:
+    """A lease signed at a review: its hour (as the investment events'), the miner, the `Lease`."""
+
+    hour: int
+    miner: str
+    lease: object
 
 
 class GridPivotModel(mesa.Model):
@@ -247,7 +257,9 @@ class GridPivotModel(mesa.Model):
         if self.datacollector is not None:
             self.datacollector.collect(self)
         if hour % self.config.investment.period_hours == self.config.investment.period_hours - 1:
-            self.recorder.record_investments(self.invest(inputs))
+            events, signed = self.invest(inputs)
+            self.recorder.record_investments(events)
+            self.recorder.record_leases(signed, self.start_time)
         if hour + 1 >= self.hours:
             self.running = False
 
@@ -386,9 +398,10 @@ class GridPivotModel(mesa.Model):
             strategy.learn(f, rows, s)  # (a slice where the group's rows are contiguous: views, not copies)
         return btc_mined
 
-    def invest(self, inputs: HourInputs) -> list:
+    def invest(self, inputs: HourInputs) -> tuple[list, list]:
         """The slow clock: lease offers are placed, then every miner still in the market (the
-        AgentSet) reviews its site. Returns the investment events."""
+        AgentSet) reviews its site. Returns the investment events and the leases signed
+        (`SignedLease`s)."""
         outlook = self.outlook()
         prices: dict[int, PriceSample] = {}  # per bus, sorted once for the review
 
@@ -399,11 +412,29 @@ class GridPivotModel(mesa.Model):
             return prices[bus]
 
         active = list(self.agents)
-        events = list(place_offers(self.drivers.take_contract_offers(), active, self.ledger, outlook, sample))
+        held = {a.row: len(a.state.leases) for a in active}
+        offers = self.drivers.take_contract_offers()
+        t = self.config.markets.ai.tenants
+        if t.enabled:  # each tenant's request is cut to the sites' room as it is placed (the tenant's choice)
+            h, events = self.config.markets.ai.hosting, []
+            for offer in offers:
+                parts = split_request(offer.it_mw, self._free_it_mw(active), h.approaches_per_offer, t.min_part_it_mw)
+                events += place_offers([dataclasses.replace(offer, it_mw=p) for p in parts], active, self.ledger,
+                                       outlook, sample)
+        else:
+            events = list(place_offers(offers, active, self.ledger, outlook, sample))
+        signed = [SignedLease(outlook.hour, a.name, x) for a in active for x in a.state.leases[held[a.row]:]]
         events += review_fleet(active, self.ledger, outlook, sample)
         self.fleet.book_usd[:] = self.ledger.book_usd
         self.fleet.debt_usd[:] = self.ledger.debt_usd
-        return events
+        return events, signed
+
+    def _free_it_mw(self, agents) -> np.ndarray:
+        """Room for a tenant at each site that takes leases: interconnect MW not committed to AI,
+        in MW of IT."""
+        f, pue = self.fleet, self.config.markets.ai.hosting.pue
+        return np.array([(f.interconnect_mw[a.row] - a.committed_ai_mw) / pue for a in agents
+                         if a.strategy.accepts_contracts and f.active[a.row]], float)
 
     def outlook(self) -> Outlook:
         """What miners foresee now: the expected hashprice path month by month (the known subsidy

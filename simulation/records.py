@@ -14,6 +14,7 @@ Column names carry their units; the README's schema table documents each one.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable
 
@@ -22,6 +23,7 @@ import numpy as np
 from agents.fleet import row_sum
 from simulation.bitcoin.security import attack_build_usd, attack_rent_usd_per_h, security_budget_usd_per_day
 from simulation.markets import hhi_and_nakamoto
+from simulation.markets.finance import HOURS_PER_MONTH
 
 #: the headline series Mesa's DataCollector reports (model table columns)
 MESA_REPORTERS = ("network_eh_s", "local_eh_s", "difficulty", "btc_price_usd", "hashprice_usd_per_ph_day",
@@ -127,7 +129,7 @@ class HourRecorder:
         self.last_hour = last_hour
         self.tables = {"hourly": _Rows(), "agents": _Panel("miner", n_miners),
                        "buses": _Panel("bus", grid.n_bus), "blocks": _Rows(), "retargets": _Rows(),
-                       "investments": _Rows(), "miner_info": _Once(), "bus_info": _Once()}
+                       "investments": _Rows(), "leases": _Rows(), "miner_info": _Once(), "bus_info": _Once()}
         names = grid.bus_name if grid.bus_name is not None else np.full(grid.n_bus, "")
         self.tables["bus_info"].cols = {"bus": np.arange(grid.n_bus), "bus_id": np.asarray(grid.bus_ids),
                                         "name": np.asarray(names, str), "zone": np.asarray(grid.bus_zone, str)}
@@ -303,6 +305,20 @@ class HourRecorder:
         rows = self.tables["investments"].rows
         for e in events:
             rows.append({"hour": e.hour, "miner": e.miner, "kind": e.kind, "mw": e.mw, "usd": e.usd})
+
+    def record_leases(self, signed: list, start_time: int) -> None:
+        """One row per lease signed (`SignedLease`s): when (hour, unix time, UTC date), who, IT and
+        facility MW, the fee, term and lead time; `start_time` is the run's first hour (unix s)."""
+        rows = self.tables["leases"].rows
+        for s in signed:
+            x = s.lease
+            t = int(start_time + 3600 * s.hour)
+            rows.append({"hour": s.hour, "unix_time": t,
+                         "date": dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d"),
+                         "miner": s.miner, "it_mw": float(x.it_mw), "facility_mw": float(x.facility_mw),
+                         "fee_usd_per_it_mw_month": float(x.fee_usd_per_mw_month), "kind": x.kind,
+                         "lead_months": (x.start_hour - s.hour) / HOURS_PER_MONTH,
+                         "term_months": (x.end_hour - x.start_hour) / HOURS_PER_MONTH})
 
     # ------------------------------------------------------------------------------------------
     def drain(self) -> dict[str, dict[str, np.ndarray]]:

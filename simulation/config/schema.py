@@ -113,6 +113,41 @@ class HostingConfig(ConfigModel):
     checkpoint_usd_per_mw: float = _f(50.0, "cost of pausing 1 MW of training (checkpoint and restart; a guess)", "USD/MW", ge=0)
 
 
+class TenantsConfig(ConfigModel):
+    """AI tenants' demand for energised capacity (`simulation.markets.tenant_demand`): with
+    `enabled`, hosting offers come from tenants' requests along a demand path, their sizes and
+    fees from the tenants' choice between a miner's site and a greenfield one; lead time, term,
+    SLA and training share stay those of [markets.ai.hosting]."""
+
+    enabled: bool = _f(False, "hosting offers from tenants' demand (this section) instead of the fixed-rate offers of markets.ai.hosting (offers_per_month, mw_mean, fee_*)")
+    demand: Literal["capex", "flat"] = _f("capex", "tenants' demand follows the cloud firms' capital spending path, or stays flat at its level at the run's start (the counterfactual; the same random stream)")
+    capex_years: list[int] = _f([2023, 2024, 2025], "years of the capital-spending path (each figure placed at mid-year, linear in between, flat beyond)")
+    capex_busd_per_year: list[NonNegFloat] = _f([150.0, 230.0, 375.0], "capital spending of the four largest US cloud firms (~150 B USD 2023, ~230 B 2024, 350-400 B 2025: guidance and reports; 375 the midpoint)", "B USD/yr")
+    it_mw_per_busd: float = _f(26.0, "IT load a billion USD of that spending equips: an AI site (~11.7 M USD per MW of IT, a 2025 industry cost guide) plus its GPUs (~770 per MW of IT at ~1.3 kW all-in, ~35 k USD each: ~27 M), ~39 M USD per MW of IT (a judgement from those figures: not all of the spending is AI sites)", "MW/(B USD)", gt=0)
+    reach_share: float = _f(0.01, "share of that demand that looks at the modelled miners' sites (calibrated per scenario on the deals announced up to 2024-09-30: see configs/pivot_backtest.toml)", ge=0, le=1)
+    size_median_it_mw: float = _f(100.0, "median request (campus) size (log-normal; a guess: the calibration window's deals were 16-200 MW of IT)", "MW", gt=0)
+    size_sigma: float = _f(1.0, "log-normal sigma of request sizes (a guess)", ge=0, le=3)
+    wait_1gw_years: float = _f(4.0, "years a new 1 GW load waits for a grid connection (an analyst median of ~4 years, 2026)", "yr", gt=0)
+    wait_size_exponent: float = _f(0.25, "the wait scales as (IT MW / 1,000)^this (a guess: smaller loads wait less, not proportionally)", ge=0, le=2)
+    greenfield_build_usd_per_it_mw: float = _f(9.3e6, "build cost of a greenfield AI site per MW of IT (a 2025 industry cost guide: 9.3-15.0 M, average ~11.7 M, Texas among the cheapest: its low end)", "USD/MW", gt=0)
+    developer_rate_per_year: float = _f(0.08, "rate a greenfield developer recovers its build at, and tenants discount time at (a guess: investment-grade tenants, project debt)", "1/yr", gt=-1, le=1)
+    noi_margin: float = _f(0.85, "share of rent left after the site's operating costs (2024-25 filings: NOI margins 80-90 %)", gt=0, le=1)
+    margin_usd_per_it_mw_month: float = _f(400_000.0, "what a tenant earns per MW of IT per month once powered, at capex_ref_busd (a judgement: H100s at ~2 USD/GPU-h, 70 % used, ~770 GPUs per MW of IT, less the GPUs' cost over 5 years and power)", "USD/MW/month", gt=0)
+    capex_ref_busd: float = _f(230.0, "capital spending at which the tenant margin is margin_usd_per_it_mw_month (2024)", "B USD/yr", gt=0)
+    margin_elasticity: float = _f(1.0, "the tenant margin scales as (capex / capex_ref)^this: a month of delay costs more in a boom (a guess)", ge=0, le=3)
+    miner_share: float = _f(0.5, "share of the time-to-power value (the fee a tenant would pay at most, less the greenfield rent) the miner's fee captures (a guess: even bargaining)", ge=0, le=1)
+    min_part_it_mw: float = _f(1.0, "smallest part of a request a tenant places at one site", "MW", gt=0)
+
+    @model_validator(mode="after")
+    def _path(self):
+        if len(self.capex_years) != len(self.capex_busd_per_year) or not self.capex_years:
+            raise bad("capex_busd_per_year", f"has {len(self.capex_busd_per_year)} values for {len(self.capex_years)} capex_years",
+                      "give one value per year")
+        if any(b <= a for a, b in zip(self.capex_years, self.capex_years[1:])):
+            raise bad("capex_years", f"must increase (got {self.capex_years})", "list each year once, in order")
+        return self
+
+
 class AiConfig(ConfigModel):
     price0_usd_per_gpu_hour: float = _f(2.2, "spot price of an H100-class GPU-hour at the start (2025: ~2-3)", "USD/GPU-h", gt=0)
     trend_per_year: float = _f(-0.15, "trend of the spot price (rises or falls)", "1/yr", ge=-2, le=5)
@@ -122,6 +157,7 @@ class AiConfig(ConfigModel):
     demand_diurnal_amplitude: float = _f(0.15, "day/night swing of the spot demand share", ge=0, le=1)
     demand_noise: float = _f(0.05, "hourly noise of the spot demand share", ge=0, le=1)
     hosting: HostingConfig = _sub(HostingConfig, "hosting lease offers from AI tenants (colocation)")
+    tenants: TenantsConfig = _sub(TenantsConfig, "AI tenants' demand for energised capacity: offers from a demand path and tenants' site choice")
 
 
 class MarketsConfig(ConfigModel):

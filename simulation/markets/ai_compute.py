@@ -55,6 +55,7 @@ class HostingOffer:
     penalty_usd_per_mwh: float      # per MWh short beyond the SLA allowance
     term_months: int
     lead_months: int
+    request_it_mw: float = 0.0      # a tenant's whole request (`simulation.markets.tenant_demand`); 0: a fixed-size offer
 
 
 class HostingOffers:
