@@ -65,16 +65,16 @@ def add_plants(grid: Grid, kind: str, target_mw: float, zone_shares: dict[str, f
     for zone in sorted(zone_shares):
         mw = add * zone_shares[zone] / total_share
         in_zone = np.flatnonzero(grid.bus_zone == zone)
-        while mw > 1e-9:
-            size = min(plant_mw, mw)
+        n = max(int(math.ceil(mw / plant_mw - 1e-9)), 1)
+        for k, size in enumerate([plant_mw] * (n - 1) + [mw - plant_mw * (n - 1)]):
             b = in_zone[int(np.argmax(headroom[in_zone]))]  # first of the largest: lowest position on ties
             if headroom[b] < size:
                 raise ValueError(f"{where}: zone {zone!r} has no bus left whose lines can carry a {size:,.0f} MW "
-                                 f"{kind} plant ({mw:,.0f} MW still to place); give the zone a smaller share")
+                                 f"{kind} plant ({mw - k * plant_mw:,.0f} MW still to place); give the zone a "
+                                 "smaller share")
             new_bus.append(int(b))
             new_cap.append(size)
             headroom[b] -= size
-            mw -= size
     n = len(new_bus)
     start = int(np.count_nonzero(np.char.startswith(grid.gen_name.astype(str), f"{kind}2024_")))
     names = [f"{kind}2024_{start + i + 1}" for i in range(n)]
