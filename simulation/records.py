@@ -20,18 +20,12 @@ from collections.abc import Callable
 import numpy as np
 
 from agents.fleet import row_sum
-from simulation.grid.network import KINDS
+from simulation.grid.network import KINDS, zone_column
 from simulation.bitcoin.security import attack_build_usd, attack_rent_usd_per_h, security_budget_usd_per_day
 from simulation.markets import hhi_and_nakamoto
 
 #: zones logged one column each in the hourly table (grids with more get none)
 MAX_ZONE_COLUMNS = 32
-
-
-def zone_column(zone: str) -> str:
-    """A zone's name as it appears in hourly column names: lower case, spaces as '_'
-    ('Far West' -> 'far_west')."""
-    return "_".join(str(zone).lower().split())
 
 
 #: the headline series Mesa's DataCollector reports (model table columns)

@@ -233,3 +233,31 @@ def test_load_zone_prices_weight_weather_zones_by_demand_and_fuel_mix_reads_erco
     assert fuel.loc["gas", "ercot_twh"] == pytest.approx(
         (year.generation_mw["gas"][rows] + year.generation_mw["gas_cc"][rows]).sum() / 1e6)
     assert fuel.loc["wind", "model_curtailed_twh"] == pytest.approx(n * 5 / 1e6)
+
+
+def test_firm_miners_are_the_same_sites_drawing_every_mw_at_any_price():
+    """population.flexible = false: the same miners (buses, MW, weekly behaviour) bid every MW
+    at VOLL each hour, self-scheduled, without demand response; they draw what the flexible
+    miners curtail."""
+    from agents.strategies import STRATEGIES, firm_twin
+    from simulation.model import GridPivotModel
+
+    flex = GridPivotModel(None, overrides=["run.hours=72"], collect_mesa=False)
+    firm = GridPivotModel(None, overrides=["run.hours=72", "population.flexible=false"], collect_mesa=False)
+    np.testing.assert_array_equal(flex.fleet.bus, firm.fleet.bus)
+    np.testing.assert_array_equal(flex.fleet.interconnect_mw, firm.fleet.interconnect_mw)
+    for cls in STRATEGIES.values():
+        twin = firm_twin(cls)
+        assert twin.self_schedules and not twin.demand_response and twin.name == cls.name
+        assert (twin.accepts_contracts, twin.builds_ai) == (cls.accepts_contracts, cls.builds_ai)
+    drawn_flex, drawn_firm = [], []
+    for _ in range(72):
+        flex.step()
+        firm.step()
+        f = firm.fleet
+        live = f.bid_mw > 0
+        assert np.all(f.bid_usd_per_mwh[live] == firm.config.grid.voll_usd_per_mwh)
+        drawn_flex.append(flex.fleet.drawn_mw.sum())
+        drawn_firm.append(f.drawn_mw.sum())
+    assert firm.fleet.revenue_dr_usd.sum() == 0 and np.all(firm.enrolled == 0)
+    assert sum(drawn_firm) > sum(drawn_flex)

@@ -1,7 +1,7 @@
 """A Texas run read as ERCOT's market reads itself, from the run's hourly log alone: prices by
 ERCOT load zone and the energy by fuel beside ERCOT's own over the same hours.
 
-**Load zones** (`LOAD_ZONES`): ERCOT settles load at load-zone prices, each the load-weighted
+**Load zones** (`simulation.grid.ercot.LOAD_ZONES`): ERCOT settles load at load-zone prices, each the load-weighted
 average of its buses' prices. The model's buses carry ERCOT's weather zones (ACTIVSg2000's
 areas); a load zone here is the weather zones it mostly covers, its hourly price the
 demand-weighted mean of their logged prices (`lmp_zone_<zone>_usd_per_mwh`, weighted by
@@ -25,47 +25,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from simulation.records import zone_column
+from simulation.grid.ercot import LOAD_ZONES, SPIKE_USD_PER_MWH, has_ercot_zones, load_zone_prices
 
-LOAD_ZONES = {"LZ_HOUSTON": ("Coast",), "LZ_NORTH": ("North Central", "North", "East"),
-              "LZ_SOUTH": ("South Central", "South"), "LZ_WEST": ("West", "Far West")}
-#: price spike threshold of the report, USD/MWh
-SPIKE_USD_PER_MWH = 1000.0
 #: the model's kinds -> the report's fuel rows, and ERCOT's fuel columns -> the same rows
 MODEL_FUEL = {"wind": "wind", "solar": "solar", "gas_cc": "gas", "gas_ct": "gas", "oil": "other", "coal": "coal",
               "nuclear": "nuclear", "hydro": "hydro", "other": "other"}
 ERCOT_FUEL = {"wind": "wind", "solar": "solar", "gas_cc": "gas", "gas": "gas", "coal": "coal", "nuclear": "nuclear",
               "hydro": "hydro", "biomass": "other", "other": "other"}
 FUEL_ROWS = ("wind", "solar", "gas", "coal", "nuclear", "hydro", "other")
-
-
-def has_ercot_zones(hourly: pd.DataFrame) -> bool:
-    """Whether the hourly log has every weather zone's price and demand (a Texas run)."""
-    return all(f"lmp_zone_{zone_column(z)}_usd_per_mwh" in hourly and f"demand_zone_{zone_column(z)}_mw" in hourly
-               for zones in LOAD_ZONES.values() for z in zones)
-
-
-def load_zone_prices_hourly(hourly: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Each load zone's hourly price (USD/MWh), and 'ERCOT' (all zones, demand-weighted)."""
-    out, num_all, den_all = {}, 0.0, 0.0
-    for lz, zones in LOAD_ZONES.items():
-        num, den = 0.0, 0.0
-        for z in zones:
-            c = zone_column(z)
-            d = hourly[f"demand_zone_{c}_mw"].to_numpy(float)
-            num = num + hourly[f"lmp_zone_{c}_usd_per_mwh"].to_numpy(float) * d
-            den = den + d
-        out[lz] = num / np.where(den > 0, den, np.nan)
-        num_all, den_all = num_all + num, den_all + den
-    out["ERCOT"] = num_all / np.where(den_all > 0, den_all, np.nan)
-    return out
+__all__ = ["LOAD_ZONES", "has_ercot_zones", "load_zone_table", "energy_by_fuel", "ercot_report"]
 
 
 def load_zone_table(hourly: pd.DataFrame) -> pd.DataFrame:
     """Per load zone: mean, P50/P90/P99 and peak of the hourly price (USD/MWh), the share of
     hours below zero and the hours above `SPIKE_USD_PER_MWH`."""
     rows = []
-    for lz, p in load_zone_prices_hourly(hourly).items():
+    for lz, p in load_zone_prices(hourly).items():
         p = p[np.isfinite(p)]
         rows.append({"load_zone": lz, "mean": p.mean(), "p50": np.percentile(p, 50), "p90": np.percentile(p, 90),
                      "p99": np.percentile(p, 99), "max": p.max(), "negative_share": float((p < 0).mean()),

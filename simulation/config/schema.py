@@ -237,6 +237,7 @@ class PopulationConfig(ConfigModel):
     lease_share: dict[str, Share] = _f(
         {"ai_host": 0.2}, "share of interconnect MW already under an operating hosting lease, per strategy (the tenant's GPUs)")
     placement: str = _f("cheap", "'cheap' (near wind/solar/hydro), 'load' (with demand), 'uniform', 'zone:<name>', or 'zones:<name>=<share>,...' (shares of the miners by zone, spread over each zone's buses)")
+    flexible: bool = _f(True, "false: every miner (generated and explicit) bids all its MW at any price every hour, self-scheduled like an AI site's firm load, not enrolled in demand response, its weekly decisions unchanged (agents/strategies.py firm_twin): the counterfactual of the miners' flexibility, the same sites and MW")
     cash_usd_per_mw: float = _f(400_000.0, "starting cash per MW of interconnect (a guess: public miners held from little, after bankruptcy, to ~1 M USD/MW of cash and BTC in early 2024)", "USD/MW", ge=0)
 
     @model_validator(mode="after")

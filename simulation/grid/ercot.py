@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from simulation.grid.matpower import DATA_DIR
+from simulation.grid.network import zone_column
 
 #: the shipped table (see the module docstring)
 SHIPPED = DATA_DIR / "ercot_2024_hourly.csv.gz"
@@ -51,6 +52,48 @@ WIND_MW_END_2024 = 38_700.0
 SOLAR_MW_END_2024 = 22_200.0
 #: ERCOT's 2024 hourly peak (native load, 2024-08-20; domain notes and the data), MW
 PEAK_MW_2024 = 85_198.9
+
+
+#: ERCOT's load zones as the weather zones they mostly cover (simulation/analysis/ercot.py says how)
+LOAD_ZONES = {"LZ_HOUSTON": ("Coast",), "LZ_NORTH": ("North Central", "North", "East"),
+              "LZ_SOUTH": ("South Central", "South"), "LZ_WEST": ("West", "Far West")}
+#: price spike threshold of the load-zone report and summary, USD/MWh
+SPIKE_USD_PER_MWH = 1000.0
+
+
+def has_ercot_zones(hourly) -> bool:
+    """Whether an hourly log (a mapping of columns) has every weather zone's price and demand."""
+    return all(f"lmp_zone_{zone_column(z)}_usd_per_mwh" in hourly and f"demand_zone_{zone_column(z)}_mw" in hourly
+               for zones in LOAD_ZONES.values() for z in zones)
+
+
+def load_zone_prices(hourly) -> dict[str, np.ndarray]:
+    """Each load zone's hourly price (USD/MWh) from an hourly log's zone columns: the
+    demand-weighted mean of its weather zones' prices; and 'ERCOT', over all of them."""
+    out, num_all, den_all = {}, 0.0, 0.0
+    for lz, zones in LOAD_ZONES.items():
+        num, den = 0.0, 0.0
+        for z in zones:
+            c = zone_column(z)
+            d = np.asarray(hourly[f"demand_zone_{c}_mw"], float)
+            num = num + np.asarray(hourly[f"lmp_zone_{c}_usd_per_mwh"], float) * d
+            den = den + d
+        out[lz] = num / np.where(den > 0, den, np.nan)
+        num_all, den_all = num_all + num, den_all + den
+    out["ERCOT"] = num_all / np.where(den_all > 0, den_all, np.nan)
+    return out
+
+
+def load_zone_summary(hourly) -> dict[str, float]:
+    """Per load zone the mean and peak price (USD/MWh), and the hours ERCOT's load-weighted
+    price exceeds `SPIKE_USD_PER_MWH` (summary keys)."""
+    out = {}
+    for lz, p in load_zone_prices(hourly).items():
+        key = lz.lower()
+        out[f"price_{key}_mean_usd_per_mwh"] = float(np.nanmean(p))
+        out[f"price_{key}_peak_usd_per_mwh"] = float(np.nanmax(p))
+    out["hours_price_above_1000"] = int(np.count_nonzero(load_zone_prices(hourly)["ERCOT"] > SPIKE_USD_PER_MWH))
+    return out
 
 
 @dataclass(frozen=True, eq=False)
