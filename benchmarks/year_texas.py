@@ -236,16 +236,17 @@ def _bench(sc, args, out: Path) -> int:
           f"{sc.run.agent_log}")
     rec = Recorder(model, args.compare_hours)
     clock = PhaseClock(model)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     with clock:
         summary = run_scenario(sc, out / "year", progress=False, model=model)
-    run_s = time.perf_counter() - t0
+    run_s, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     total_s = imports_s + build_s + run_s
     hours = summary["hours"]
     goal_s = 300 if g.n_bus >= 10_000 else 30  # the goals: ACTIVSg2000 in 30 s, 10k buses in 5 min
     print(f"year: imports {imports_s:.1f} s + build {build_s:.2f} s + run {run_s:.1f} s = {total_s:.1f} s end to end "
-          f"({'meets' if total_s <= goal_s else 'MISSES'} <= {goal_s} s); {hours / run_s:,.0f} simulated hours/s")
+          f"({'meets' if total_s <= goal_s else 'MISSES'} <= {goal_s} s); {hours / run_s:,.0f} simulated hours/s; "
+          f"the run's CPU time {cpu_s:.1f} s (what a loaded machine's wall time hides)")
     print(f"peak memory: {peak_mib:,.0f} MiB max RSS ({'meets' if peak_mib <= 1536 else 'MISSES'} <= 1.5 GiB)")
     phases = dict(clock.t)
     phases["other"] = run_s - sum(phases.values())
