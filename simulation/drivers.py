@@ -78,6 +78,7 @@ class Drivers:
         start = dt.datetime.fromtimestamp(sc.bitcoin.time, dt.timezone(dt.timedelta(hours=sc.run.utc_offset_h)))
         self._share = np.asarray(g.demand_share, float)
         self._zone_mw = None  # ERCOT hours: (hours, zones) MW and each bus's zone and share within it
+        self._hydro_cf = None  # ERCOT hours: hydro's hourly capacity factor (None: always its capacity)
         if sc.grid.hours == "ercot_2024":
             self.series = self._ercot_series(sc, g)
         else:
@@ -111,13 +112,15 @@ class Drivers:
                 heatwave_start_day=hw.start_day if hw.start_day >= 0 else None, heatwave_days=hw.days,
                 heatwave_wind_factor=hw.renewable_factor)
         self._is_solar = np.asarray([k == "solar" for k in g.gen_kind])
+        self._is_hydro = np.asarray([k == "hydro" for k in g.gen_kind])
         # units with a minimum output (full MATPOWER cases) run on a daily commitment; None: no floors
         self.commitment: Commitment | None = None
         if np.any(g.gen_min_mw > 0):
             wind = self.series.wind_cf
             if self._coast_wind is not None:
                 wind = np.where(self._is_coast_wind, self._coast_wind[:, None], wind[:, None])
-            self.commitment = daily_commitment(g, self.series.demand_mw, wind, self.series.solar_cf)
+            self.commitment = daily_commitment(g, self.series.demand_mw, wind, self.series.solar_cf,
+                                               hydro_cf=self._hydro_cf)
 
         mp = sc.markets.btc_price
         if mp.model == "series":
@@ -177,6 +180,11 @@ class Drivers:
         self._share_in_zone = np.divide(self._share, zone_share[zone_of_bus], out=np.zeros(g.n_bus),
                                         where=zone_share[zone_of_bus] > 0)
         self.ercot_rows = rows
+        # the case's hydro (2.4 GW in ACTIVSg2000, a snapshot's dispatch; ERCOT's fleet is ~0.5 GW)
+        # makes ERCOT's hourly hydro output: its capacity factor is that output over the case's MW
+        hydro_mw = float(g.gen_cap_mw[g.gen_kind == "hydro"].sum())
+        if hydro_mw > 0:
+            self._hydro_cf = np.clip(year.generation_mw["hydro"][rows] / hydro_mw, 0.0, 1.0)
         return HourlySeries(demand_mw=zone_mw.sum(axis=1), wind_cf=year.wind_cf(rows), solar_cf=year.solar_cf(rows))
 
     def grid_state(self, hour: int) -> tuple[np.ndarray, np.ndarray]:
@@ -198,6 +206,8 @@ class Drivers:
         avail = np.where(self._is_wind, cap * s.wind_cf[hour], np.where(self._is_solar, cap * s.solar_cf[hour], cap))
         if self._coast_wind is not None:
             avail = np.where(self._is_coast_wind, cap * self._coast_wind[hour], avail)
+        if self._hydro_cf is not None:
+            avail = np.where(self._is_hydro, cap * self._hydro_cf[hour], avail)
         if self.commitment is not None:
             avail = self.commitment.available_mw(hour, avail)
         return avail

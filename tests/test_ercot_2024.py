@@ -120,6 +120,10 @@ def test_model_fleet_at_ercots_capacity_factors_makes_ercots_wind_and_solar_ener
     on = drivers.commitment.available_mw(h, np.ones(g.n_gen)) > 0  # units the commitment leaves on
     a = drivers.available_mw(h)
     np.testing.assert_allclose(a[wind & on], cap[wind & on] * s.wind_cf[h])
+    # the case's hydro (2.4 GW) makes ERCOT's hourly hydro output (~0.5 TWh a year, not ~20)
+    hydro = g.gen_kind == "hydro"
+    hydro_mwh = sum(drivers.available_mw(t)[hydro].sum() for t in range(0, sc.run.hours, 7))
+    assert hydro_mwh == pytest.approx(year.generation_mw["hydro"][rows[::7]].sum(), rel=1e-9)
 
 
 def test_the_2024_fleet_matches_the_stated_capacities_and_placement_rule(texas):
