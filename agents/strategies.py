@@ -192,4 +192,24 @@ class Adaptive(Strategy):
         self.arm = np.where(explore, self.rng.integers(0, len(self.ARMS), len(rows)), greedy)
 
 
-__all__ = ["STRATEGIES", "Strategy", "register", "strategy_class", "AI_SLOTS", "SLOT_SPOT"]
+_FIRM: dict[type, type] = {}
+
+
+def firm_twin(cls: type[Strategy]) -> type[Strategy]:
+    """The strategy's firm-load twin (`population.flexible = false`): the same miner in every
+    weekly decision (leases, GPUs, ASIC purchases and retirements keep the strategy's flags), but
+    every hour it bids all the MW each slot has at the value of lost load, self-scheduled like
+    an AI site's load, so the grid can curtail it only with the consumers at its bus; it is not
+    enrolled in demand response. The counterfactual of the miners' flexibility: the same sites,
+    the same MW, without the response to price."""
+    if cls not in _FIRM:
+        def offer(self, fleet, idx, s, avail, value):
+            return avail, np.full_like(avail, s.voll_usd_per_mwh)
+
+        _FIRM[cls] = type(f"Firm{cls.__name__}", (cls,), {
+            "name": cls.name, "self_schedules": True, "demand_response": False, "offer": offer,
+            "bid": Strategy.bid, "__doc__": f"{cls.__name__} as firm load (firm_twin)."})
+    return _FIRM[cls]
+
+
+__all__ = ["firm_twin", "STRATEGIES", "Strategy", "register", "strategy_class", "AI_SLOTS", "SLOT_SPOT"]

@@ -39,14 +39,33 @@ class HourInputs:
     gen_min_mw: np.ndarray | None = None  # committed units' minimum output (MW); None: no floors
 
 
+def scenario_grid(gc) -> "Grid":
+    """The scenario's grid (`grid` section `gc`): the case, its lines scaled, its fleet brought
+    to the configured year (`simulation.grid.fleet`: wind and solar added, gas re-priced,
+    renewables' offers)."""
+    from simulation.grid.fleet import add_plants, offer_renewables, reprice_fuels, scale_lines
+
+    try:
+        g = load_grid(gc.case)
+    except (ValueError, OSError) as e:
+        raise ValueError(f"grid.case: {str(e).splitlines()[0]}") from None
+    f = gc.fleet
+    g = scale_lines(g, gc.line_limit_factor, gc.line_zone_factor)
+    if f.gas_usd_per_mmbtu > 0:
+        g = reprice_fuels(g, f.gas_usd_per_mmbtu, {"gas_cc": f.gas_cc_heat_rate_mmbtu_per_mwh,
+                                                   "gas_ct": f.gas_ct_heat_rate_mmbtu_per_mwh})
+    for kind, target, zones in (("wind", f.wind_mw, f.wind_zones), ("solar", f.solar_mw, f.solar_zones)):
+        g = add_plants(g, kind, target, zones, f.plant_mw, where=f"grid.fleet.{kind}_zones")
+    if f.renewable_offer_usd_per_mwh is not None:
+        g = offer_renewables(g, f.renewable_offer_usd_per_mwh)
+    return g
+
+
 class Drivers:
     def __init__(self, sc, rngs: list[np.random.Generator]) -> None:
         self.sc = sc
         series_rng, price_rng, ai_rng, offer_rng = rngs
-        try:
-            g = self.grid = load_grid(sc.grid.case)
-        except (ValueError, OSError) as e:
-            raise ValueError(f"grid.case: {str(e).splitlines()[0]}") from None
+        g = self.grid = scenario_grid(sc.grid)
         for i, s in enumerate(sc.rest_of_world.shocks):
             if s.end_hour <= s.start_hour:
                 raise ValueError(f"rest_of_world.shocks[{i}]: end_hour ({s.end_hour}) must be after start_hour "
@@ -57,15 +76,20 @@ class Drivers:
                           "this run has no heat wave", stacklevel=2)
         self.hours = sc.run.hours
         start = dt.datetime.fromtimestamp(sc.bitcoin.time, dt.timezone(dt.timedelta(hours=sc.run.utc_offset_h)))
-        peak = sc.grid.peak_demand_mw or g.peak_demand_mw
-        self.series: HourlySeries = synthetic_series(
-            hours=self.hours, start=start, peak_mw=peak, rng=series_rng, noise=sc.grid.demand_noise,
-            heatwave_start_day=hw.start_day if hw.start_day >= 0 else None, heatwave_days=hw.days,
-            heatwave_demand_factor=hw.demand_factor, heatwave_wind_factor=hw.renewable_factor,
-            summer_peak_doy=sc.grid.summer_peak_day)
+        self._share = np.asarray(g.demand_share, float)
+        self._zone_mw = None  # ERCOT hours: (hours, zones) MW and each bus's zone and share within it
+        self._hydro_cf = None  # ERCOT hours: hydro's hourly capacity factor (None: always its capacity)
+        if sc.grid.hours == "ercot_2024":
+            self.series = self._ercot_series(sc, g)
+        else:
+            peak = sc.grid.peak_demand_mw or g.peak_demand_mw
+            self.series: HourlySeries = synthetic_series(
+                hours=self.hours, start=start, peak_mw=peak, rng=series_rng, noise=sc.grid.demand_noise,
+                heatwave_start_day=hw.start_day if hw.start_day >= 0 else None, heatwave_days=hw.days,
+                heatwave_demand_factor=hw.demand_factor, heatwave_wind_factor=hw.renewable_factor,
+                summer_peak_doy=sc.grid.summer_peak_day)
         if sc.grid.demand_csv is not None:
             self.series = load_series_csv(sc.grid.demand_csv, self.hours, base=self.series)
-        self._share = np.asarray(g.demand_share, float)
         zones = set(g.bus_zone.tolist())
         for what, names in (("zone_flatness", sc.grid.zone_flatness), ("coastal_wind_zones", sc.grid.coastal_wind_zones)):
             unknown = sorted(set(names) - zones)
@@ -88,13 +112,15 @@ class Drivers:
                 heatwave_start_day=hw.start_day if hw.start_day >= 0 else None, heatwave_days=hw.days,
                 heatwave_wind_factor=hw.renewable_factor)
         self._is_solar = np.asarray([k == "solar" for k in g.gen_kind])
+        self._is_hydro = np.asarray([k == "hydro" for k in g.gen_kind])
         # units with a minimum output (full MATPOWER cases) run on a daily commitment; None: no floors
         self.commitment: Commitment | None = None
         if np.any(g.gen_min_mw > 0):
             wind = self.series.wind_cf
             if self._coast_wind is not None:
                 wind = np.where(self._is_coast_wind, self._coast_wind[:, None], wind[:, None])
-            self.commitment = daily_commitment(g, self.series.demand_mw, wind, self.series.solar_cf)
+            self.commitment = daily_commitment(g, self.series.demand_mw, wind, self.series.solar_cf,
+                                               hydro_cf=self._hydro_cf)
 
         mp = sc.markets.btc_price
         if mp.model == "series":
@@ -139,10 +165,47 @@ class Drivers:
         self.ai_price_usd_per_gpu_hour = ai.price0_usd_per_gpu_hour
         self.ai_demand_fraction = ai.demand_mean
 
+    def _ercot_series(self, sc, g) -> HourlySeries:
+        """ERCOT's 2024 hours for the run (`simulation.grid.ercot`): each weather zone's native
+        load less `grid.flexible_load_mw` (>= 0), kept per zone and spread over the zone's buses
+        in the case's proportions (`grid_state`); wind and solar capacity factors from ERCOT's
+        system output over its end-2024 fleet, the same in every zone."""
+        from simulation.grid.ercot import load_ercot_2024
+
+        year = load_ercot_2024()
+        missing = [z for z in year.zones if z not in set(g.bus_zone.tolist())]
+        if missing:
+            raise ValueError(f"grid.hours: 'ercot_2024' needs a grid with ERCOT's weather zones; {g.name!r} has no "
+                             f"zone {missing[0]!r}; use grid.case = 'matpower:case_ACTIVSg2000' or grid.hours = 'synthetic'")
+        rows = year.rows(sc.bitcoin.time, self.hours)
+        less = np.array([sc.grid.flexible_load_mw.get(z, 0.0) for z in year.zones])
+        zone_mw = np.maximum(year.zone_load_mw[rows] - less, 0.0)
+        zone_of_bus = np.full(g.n_bus, -1, np.int64)
+        for k, z in enumerate(year.zones):
+            zone_of_bus[g.bus_zone == z] = k
+        if np.any(zone_of_bus < 0):
+            b = int(np.flatnonzero(zone_of_bus < 0)[0])
+            raise ValueError(f"grid.hours: bus {g.bus_id(b)} is in zone {g.bus_zone[b]!r}, not one of ERCOT's weather "
+                             "zones; use grid.hours = 'synthetic' for this grid")
+        zone_share = np.bincount(zone_of_bus, weights=self._share, minlength=len(year.zones))
+        self._zone_mw = zone_mw
+        self._zone_of_bus = zone_of_bus
+        self._share_in_zone = np.divide(self._share, zone_share[zone_of_bus], out=np.zeros(g.n_bus),
+                                        where=zone_share[zone_of_bus] > 0)
+        self.ercot_rows = rows
+        # the case's hydro (2.4 GW in ACTIVSg2000, a snapshot's dispatch; ERCOT's fleet is ~0.5 GW)
+        # makes ERCOT's hourly hydro output: its capacity factor is that output over the case's MW
+        hydro_mw = float(g.gen_cap_mw[g.gen_kind == "hydro"].sum())
+        if hydro_mw > 0:
+            self._hydro_cf = np.clip(year.generation_mw["hydro"][rows] / hydro_mw, 0.0, 1.0)
+        return HourlySeries(demand_mw=zone_mw.sum(axis=1), wind_cf=year.wind_cf(rows), solar_cf=year.solar_cf(rows))
+
     def grid_state(self, hour: int) -> tuple[np.ndarray, np.ndarray]:
         """Inflexible demand per bus (MW) and available generation per generator (MW) at `hour`."""
         s = self.series
-        if self._flatness is not None:
+        if self._zone_mw is not None:
+            demand = self._zone_mw[hour][self._zone_of_bus] * self._share_in_zone
+        elif self._flatness is not None:
             demand = zonal_demand_mw(float(s.demand_mw[hour]), self._mean_demand_mw, self._share, self._flatness)
         else:
             demand = s.demand_mw[hour] * self._share
@@ -156,6 +219,8 @@ class Drivers:
         avail = np.where(self._is_wind, cap * s.wind_cf[hour], np.where(self._is_solar, cap * s.solar_cf[hour], cap))
         if self._coast_wind is not None:
             avail = np.where(self._is_coast_wind, cap * self._coast_wind[hour], avail)
+        if self._hydro_cf is not None:
+            avail = np.where(self._is_hydro, cap * self._hydro_cf[hour], avail)
         if self.commitment is not None:
             avail = self.commitment.available_mw(hour, avail)
         return avail

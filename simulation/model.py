@@ -39,7 +39,7 @@ from agents.hardware import ASIC_MODELS
 from agents.investment import Outlook, place_offers, review_fleet
 from agents.miner import MinerAgent, MinerState
 from agents.population import BusInfo, MinerSpec, explicit_miners, generated_miners
-from agents.strategies import strategy_class
+from agents.strategies import firm_twin, strategy_class
 from agents.valuation import MarketSignals, fit_to_interconnect, slot_values
 from simulation.bitcoin_side import BitcoinSide
 from simulation.config import Scenario, resolve_scenario
@@ -215,7 +215,8 @@ class GridPivotModel(mesa.Model):
         self.strategy_groups = []
         for name, rng in zip(names, self._strategy_rng.spawn(len(names))):
             idx = np.array([a.row for a in miners if a.strategy_name == name])
-            strategy = strategy_class(name)(self.fleet, idx, rng)
+            cls = strategy_class(name)
+            strategy = (cls if self.config.population.flexible else firm_twin(cls))(self.fleet, idx, rng)
             self.strategy_groups.append((strategy, idx))
             for a in miners:
                 if a.strategy_name == name:

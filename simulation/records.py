@@ -21,9 +21,14 @@ from collections.abc import Callable
 import numpy as np
 
 from agents.fleet import row_sum
+from simulation.grid.network import KINDS, zone_column
 from simulation.bitcoin.security import attack_build_usd, attack_rent_usd_per_h, security_budget_usd_per_day
 from simulation.markets import hhi_and_nakamoto
 from simulation.markets.finance import HOURS_PER_MONTH
+
+#: zones logged one column each in the hourly table (grids with more get none)
+MAX_ZONE_COLUMNS = 32
+
 
 #: the headline series Mesa's DataCollector reports (model table columns)
 MESA_REPORTERS = ("network_eh_s", "local_eh_s", "difficulty", "btc_price_usd", "hashprice_usd_per_ph_day",
@@ -136,6 +141,15 @@ class HourRecorder:
         self.last: dict[str, float] = {}
         self._prev_block_time = float(chain_time)
         self._agent_day = _Day(is_mean=lambda column: column.startswith("mw_"))
+        # energy by kind and prices by zone (hourly table): the kinds the grid has, its zones
+        kinds = [k for k in KINDS if np.any(grid.gen_kind == k)]
+        self._kinds = kinds
+        self._gen_kind = np.array([kinds.index(k) for k in grid.gen_kind.tolist()], np.int64)
+        zones = sorted(set(grid.bus_zone.tolist()))
+        self._zones = zones if 1 < len(zones) <= MAX_ZONE_COLUMNS else []
+        self._zone_slug = [zone_column(z) for z in self._zones]
+        self._bus_zone = np.array([self._zones.index(z) for z in grid.bus_zone.tolist()], np.int64) \
+            if self._zones else None
         self._bus_day = _Day(is_mean=lambda column: True)
 
     def _per_day(self, day: _Day, cols: dict[str, np.ndarray], hour: int) -> dict[str, np.ndarray] | None:
@@ -228,6 +242,7 @@ class HourRecorder:
             "capex_usd": float(f.capex_usd.sum()),
             "hashrate_moved_to_ai_share": float(f.th_moved_to_ai.sum() * 1e12 / network_hs) if network_hs > 0 else 0.0,
         }
+        row.update(self._by_kind_and_zone(d, demand))
         if r.ruc_units is not None:  # grids with a unit commitment: units the reliability commitment added
             row["ruc_units"] = int(r.ruc_units)
         self.last = row
@@ -237,6 +252,28 @@ class HourRecorder:
         self._record_buses(r, drawn)
         self._record_blocks(mined.blocks, intervals)
         self._record_retargets(mined.retargets)
+
+    def _by_kind_and_zone(self, d, demand: np.ndarray) -> dict[str, float]:
+        """The hour's generation by kind (`gen_<kind>_mwh`), wind and solar curtailed
+        (`curtailed_<kind>_mwh`), and per zone the inflexible demand (`demand_zone_<zone>_mw`) and
+        the demand-weighted mean LMP (`lmp_zone_<zone>_usd_per_mwh`; the plain mean of its buses'
+        LMPs in an hour without demand there)."""
+        nk = len(self._kinds)
+        gen = np.bincount(self._gen_kind, weights=d.gen_mw, minlength=nk)
+        cut = np.bincount(self._gen_kind, weights=d.curtailed_mw, minlength=nk)
+        out = {f"gen_{k}_mwh": float(gen[i]) for i, k in enumerate(self._kinds)}
+        out.update({f"curtailed_{k}_mwh": float(cut[i]) for i, k in enumerate(self._kinds) if k in ("wind", "solar")})
+        if self._bus_zone is not None:
+            nz = len(self._zones)
+            lmp = d.lmp_usd_per_mwh
+            dz = np.bincount(self._bus_zone, weights=demand, minlength=nz)
+            pz = np.bincount(self._bus_zone, weights=lmp * demand, minlength=nz)
+            plain = np.bincount(self._bus_zone, weights=lmp, minlength=nz) / np.bincount(self._bus_zone, minlength=nz)
+            price = np.where(dz > 0, pz / np.where(dz > 0, dz, 1.0), plain)
+            for i, slug in enumerate(self._zone_slug):
+                out[f"demand_zone_{slug}_mw"] = float(dz[i])
+                out[f"lmp_zone_{slug}_usd_per_mwh"] = float(price[i])
+        return out
 
     def _security(self, s, mined) -> dict[str, float]:
         """The hour's security outcomes: the budget paid for its blocks (as USD per day), and the

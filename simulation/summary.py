@@ -67,6 +67,13 @@ def run_summary(hourly: Mapping, retargets: int, miners: int | None = None) -> d
         }
     if "ruc_units" in h:  # grids with a unit commitment: what the reliability commitment did
         out |= {"ruc_units": int(h["ruc_units"].sum()), "ruc_hours": int(np.count_nonzero(h["ruc_units"]))}
+    if "revenue_hash_usd" in h and "other_cost_usd" in h:  # the miners' operating margin over the run
+        out["miner_margin_usd"] = (mwh("revenue_hash_usd") + mwh("revenue_ai_usd") + mwh("revenue_dr_usd")
+                                   - mwh("power_cost_usd") - mwh("other_cost_usd"))
+    from simulation.grid.ercot import has_ercot_zones, load_zone_summary
+
+    if has_ercot_zones(h):  # a run on ERCOT's weather zones: prices by ERCOT load zone, price spikes
+        out |= load_zone_summary(h)
     if "security_budget_usd_per_day" in h:  # logs from before the security columns lack them
         out |= {
             "security_budget_usd_per_day_mean": mean("security_budget_usd_per_day"),

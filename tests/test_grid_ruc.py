@@ -5,7 +5,7 @@ A small grid built here: a cheap unit at bus 0 covers the whole system on paper,
 day-ahead commitment leaves the dearer units in the pocket (bus 2, behind a 100 MW line) off; the
 hour then sheds at VOLL in the pocket until RUC commits a pocket unit, after which nothing is shed
 and the pocket's LMP is that unit's cost. Then the model on ACTIVSg2000 (Texas): hour 0 of
-configs/texas_2024.toml sheds ~310 MW in South pockets without RUC and nothing with it."""
+configs/texas_synthetic.toml sheds ~310 MW in South pockets without RUC and nothing with it."""
 
 import numpy as np
 import pytest
@@ -121,7 +121,7 @@ def texas_model(monkeypatch, rounds=None):
 
     if rounds is not None:
         monkeypatch.setattr(model, "RUC_MAX_ROUNDS", rounds)
-    return model.GridPivotModel("configs/texas_2024.toml", collect_mesa=False)
+    return model.GridPivotModel("configs/texas_synthetic.toml", collect_mesa=False)
 
 
 def test_texas_hour_0_sheds_in_south_pockets_without_ruc_and_nothing_with_it(monkeypatch):

@@ -251,7 +251,7 @@ def test_scenario_zones_are_checked_against_the_grid():
     from simulation.model import GridPivotModel
 
     with pytest.raises(ValueError, match="grid.coastal_wind_zones: zone 'Gulf'"):
-        GridPivotModel("configs/texas_2024.toml", overrides=["run.hours=2", 'grid.coastal_wind_zones=["Gulf"]'])
+        GridPivotModel("configs/texas_synthetic.toml", overrides=["run.hours=2", 'grid.coastal_wind_zones=["Gulf"]'])
 
 
 def test_texas_2024_runs_a_day_and_analyse_shows_average_and_marginal_emissions(tmp_path):
@@ -281,6 +281,9 @@ def test_texas_2024_runs_a_day_and_analyse_shows_average_and_marginal_emissions(
     assert proc.returncode == 0, proc.stderr
     for key in ("co2_hashing_average_t_per_mwh", "co2_hashing_marginal_t_per_mwh", "co2_ai_average_t_per_mwh",
                 "co2_ai_marginal_t_per_mwh"):
+        assert key in proc.stdout
+    # on ERCOT's hours: prices by ERCOT load zone and the energy by fuel beside ERCOT's
+    for key in ("LZ_HOUSTON", "LZ_NORTH", "LZ_SOUTH", "LZ_WEST", "energy by fuel, model vs ERCOT's fuel mix"):
         assert key in proc.stdout
 
 

@@ -55,6 +55,11 @@ def analyse_paths(paths: list[Path], figures: bool = True) -> str:
                 (n for n, df in tables.items() if col not in df.columns), "hourly")
             raise RunDamagedError(f"{p / (name + '.parquet')}: has no column '{col}'; it is not a table this "
                                   "version of gridpivot wrote: re-run it") from None
+        from simulation.analysis.ercot import ercot_report
+
+        texas = ercot_report(tables["hourly"], p.name)
+        if texas is not None:
+            parts.append(texas)
         if figures:
             parts.append(f"{p.name}: {len(written)} figures in {p}/ ({', '.join(w.stem for w in written)})")
         parts.extend(_backtest_run(p, tables, figures))

@@ -188,7 +188,10 @@ def analyse_batch(folder: Path, figures: bool = True) -> str:
         written = write_sweep_figures(df, dims, outcomes, folder)
         parts.append(f"{len(written)} figures in {folder}/" + (f" ({', '.join(p.stem for p in written)})" if written else
                                                                " (no parameter with more than one value)"))
-    from simulation.analysis import counterfactual
+    from simulation.analysis import counterfactual, load_balancer
+
+    if load_balancer.is_load_balancer(df):
+        parts.append(load_balancer.report(folder, df, figures))
 
     if counterfactual.is_counterfactual(df) and (folder / "runs").is_dir():
         parts.append(counterfactual.report(folder, df))

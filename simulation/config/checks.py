@@ -132,6 +132,16 @@ def scenario(sc, ctx: dict) -> None:
             problem = str(err).removeprefix("expectations.difficulty_window_days: ").split("; ")[0]
             raise bad("expectations.difficulty_window_days", problem,
                       "widen the window, or set expectations.difficulty_growth = 'fixed'") from None
+    gc = sc.grid
+    if gc.hours == "ercot_2024":  # ERCOT's hours replace the synthetic shapes' settings
+        for key, on in (("zone_flatness", bool(gc.zone_flatness)), ("coastal_wind_zones", bool(gc.coastal_wind_zones)),
+                        ("heatwave.start_day", gc.heatwave.start_day >= 0), ("peak_demand_mw", gc.peak_demand_mw > 0)):
+            if on:
+                raise bad(f"grid.{key}", "shapes the synthetic hours, but grid.hours = 'ercot_2024' takes ERCOT's",
+                          "remove it, or set grid.hours = 'synthetic'")
+    elif gc.flexible_load_mw:
+        raise bad("grid.flexible_load_mw", "is taken out of ERCOT's native load, but grid.hours is 'synthetic'",
+                  "remove it, or set grid.hours = 'ercot_2024'")
     pue = sc.markets.ai.hosting.pue
     for i, m in enumerate(sc.miners):
         ai_mw = m.gpus.units * m.gpus.kw_per_gpu / 1e3 + sum(c.mw * pue for c in m.leases)
@@ -151,6 +161,12 @@ def scenario(sc, ctx: dict) -> None:
         grid = _grid(sc.grid.case)
     except (ValueError, OSError) as e:
         raise _data_error("grid.case", e) from None
+    zones = {str(z) for z in grid.bus_zone}
+    for key, names in (("flexible_load_mw", gc.flexible_load_mw), ("line_zone_factor", gc.line_zone_factor), ("fleet.wind_zones", gc.fleet.wind_zones),
+                       ("fleet.solar_zones", gc.fleet.solar_zones)):
+        unknown = sorted(set(names) - zones)
+        if unknown:
+            raise bad(f"grid.{key}", f"zone '{unknown[0]}' is not in grid '{gc.case}'", f"zones are {', '.join(sorted(zones))}")
     ids = [str(b) for b in grid.bus_ids]
     for i, m in enumerate(sc.miners):
         if m.bus not in ids:

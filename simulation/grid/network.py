@@ -48,6 +48,12 @@ DEFAULT_CO2_T_PER_MWH = {"nuclear": 0.0, "coal": 1.0, "gas_cc": 0.37, "gas_ct": 
                          "hydro": 0.0, "wind": 0.0, "solar": 0.0, "other": 0.6}
 
 
+def zone_column(zone: str) -> str:
+    """A zone's name as it appears in column names of the logs: lower case, spaces as '_'
+    ('Far West' -> 'far_west')."""
+    return "_".join(str(zone).lower().split())
+
+
 def _frozen(a: np.ndarray) -> np.ndarray:
     a = np.array(a)  # a private copy
     a.flags.writeable = False

@@ -112,7 +112,7 @@ def live_params(config: str | os.PathLike | None = None, *, miners: int | None =
         params["markets__btc_price__drift_per_year"] = float(btc_drift_per_year)
     if ai_price_usd_per_gpu_hour is not None:
         params["markets__ai__price0_usd_per_gpu_hour"] = float(ai_price_usd_per_gpu_hour)
-    if heatwave is not None:
+    if heatwave is not None and base.grid.hours == "synthetic":  # ERCOT's hours have their own heat
         has_one = base.grid.heatwave.start_day >= 0
         if heatwave and not has_one:
             params["grid__heatwave__start_day"] = HEATWAVE_START_DAY
