@@ -53,18 +53,31 @@ def build_parser() -> argparse.ArgumentParser:
                                    "written into each run folder; on a batch folder, outcome-vs-parameter plots.")
     p.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="run or batch log folders")
     p.add_argument("--no-figures", action="store_true", help="tables only")
+    p.add_argument("--outcome", action="append", default=None, metavar="NAME",
+                   help="designed batch: outcome for the sensitivity indices, a summary key (ai_mw_end) or a paired "
+                        "difference <switch>_effect_<key> (halving_effect_ai_mw); repeatable; on any batch with >= 3 "
+                        "replications also the replications it needs")
+    p.add_argument("--where", metavar="CONDITION", help="designed batch: PRIM scenario discovery for a condition on an "
+                                                         "outcome, e.g. --where \"halving_effect_ai_mw > 20\"")
+    p.add_argument("--min-coverage", type=float, default=None, metavar="C",
+                   help="PRIM: report the densest box with coverage >= C (default 0.5)")
 
     p = sub.add_parser("batch", help="run a parameter sweep x seeds in parallel (resumable)",
                        description="Run every point of a sweep file x its replications in parallel processes "
                                    "(or on Ray); re-running the same command resumes.")
-    p.add_argument("sweep", type=Path, help="sweep TOML (base scenario, parameters, replications), or a named "
-                                            "sweep such as halving_prices")
+    p.add_argument("sweep", type=Path, nargs="?", help="sweep TOML (base scenario, parameters or a design, "
+                                                       "replications), or a named sweep such as halving_prices")
     p.add_argument("--workers", type=int, default=None, help="parallel processes (default: CPU count)")
     p.add_argument("--out", type=Path, help="batch folder (default: batches/<sweep name>)")
     p.add_argument("--backend", choices=["process", "ray"], default="process", help="where runs execute")
     p.add_argument("--address", help="existing Ray cluster: host:6379 or ray://host:10001 (with --backend ray; "
                                      "default: start a local Ray)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--shard", metavar="I/N", help="run only the I-th of N disjoint slices of the sweep (design or "
+                                                  "grid points I-1 modulo N; 1-based), e.g. one Slurm array task; "
+                                                  "default folder batches/<name>-shard<I>of<N>")
+    p.add_argument("--merge", nargs="+", type=Path, metavar="SHARD_DIR",
+                   help="join shard folders 1..N into --out (default batches/<name>) instead of running a sweep")
 
     p = sub.add_parser("viz", help="open the model in Mesa's browser visualisation",
                        description="Start the Solara server for app.py and print its local URL.")
@@ -185,7 +198,10 @@ def cmd_analyse(args) -> int:
     from simulation.analysis import analyse_paths
 
     try:
-        print(analyse_paths(args.runs, figures=not args.no_figures))
+        if args.min_coverage is not None and not 0 < args.min_coverage <= 1:
+            raise ValueError(f"--min-coverage {args.min_coverage}: give a share between 0 and 1, e.g. 0.5")
+        print(analyse_paths(args.runs, figures=not args.no_figures, outcomes=args.outcome, where=args.where,
+                            min_coverage=args.min_coverage))
     except (FileNotFoundError, ValueError) as e:
         raise _UserError(_one_line(e)) from None
     except OSError as e:
@@ -195,11 +211,17 @@ def cmd_analyse(args) -> int:
 
 def cmd_batch(args) -> int:
     from simulation.batch import run_batch
+    from simulation.batch.driver import parse_shard
     from simulation.config.named import sweep_file
 
+    if args.merge:
+        return _merge(args)
+    if args.sweep is None:
+        raise _UserError("batch needs a sweep file (or --merge SHARD_DIR... to join shards)")
     try:
+        shard = parse_shard(args.shard)
         result = run_batch(sweep_file(args.sweep), workers=args.workers, out=args.out, backend=args.backend,
-                           address=args.address, progress=not args.quiet)
+                           address=args.address, progress=not args.quiet, shard=shard)
     except (FileNotFoundError, FileExistsError, ValueError) as e:
         raise _UserError(_one_line(e)) from None
     except OSError as e:
@@ -207,6 +229,26 @@ def cmd_batch(args) -> int:
     except RuntimeError as e:  # a worker died; re-running resumes
         raise _WriteError(_one_line(e)) from None
     print(result)
+    return 0
+
+
+def _merge(args) -> int:
+    from simulation.batch.folder import read_json
+    from simulation.batch.merge import merge_shards
+
+    if args.sweep is not None or args.shard:
+        raise _UserError("--merge joins shard folders: give no sweep file and no --shard")
+    out = args.out
+    if out is None:
+        name = (read_json(args.merge[0] / "batch.json") or {}).get("name") or "merged"
+        out = Path("batches") / name
+    try:
+        table = merge_shards(args.merge, out)
+    except (FileNotFoundError, ValueError) as e:
+        raise _UserError(_one_line(e)) from None
+    except OSError as e:
+        raise _io_error(out, e) from None
+    print(f"merged {len(args.merge)} shards into {Path(out)}\ntable: {table}\nanalyse: python run.py analyse {out}")
     return 0
 
 

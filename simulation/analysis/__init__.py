@@ -13,9 +13,12 @@ from simulation.analysis.figures import figure_data, write_figures
 from simulation.analysis.runs import format_table, outcomes
 
 
-def analyse_paths(paths: list[Path], figures: bool = True) -> str:
+def analyse_paths(paths: list[Path], figures: bool = True, outcomes: list[str] | None = None,
+                  where: str | None = None, min_coverage: float | None = None) -> str:
     """Text report for run folders (side by side when several) and batch folders; figures are
-    written into each folder."""
+    written into each folder. A designed batch gets sensitivity indices for `outcomes`, PRIM for
+    the condition `where`, and the replications check; a grid batch the replications check for
+    `outcomes`."""
     import json
 
     import pyarrow as pa
@@ -29,7 +32,18 @@ def analyse_paths(paths: list[Path], figures: bool = True) -> str:
     parts, runs = [], {}
     for p in paths:
         if (p / "batch.parquet").exists():
+            from simulation.analysis.design_outcomes import is_design_batch
             from simulation.analysis.sweeps import analyse_batch
+
+            if is_design_batch(p):
+                from simulation.analysis.design_report import analyse_design
+                from simulation.analysis.prim import MIN_COVERAGE
+
+                parts.append(analyse_design(p, outcomes=outcomes, where=where, figures=figures,
+                                            min_coverage=MIN_COVERAGE if min_coverage is None else min_coverage))
+                continue
+            if where:
+                raise ValueError(f"{p}: --where (PRIM) needs a batch with a design (design = \"lhs\", ...)")
 
             try:
                 parts.append(analyse_batch(p, figures=figures))
@@ -38,6 +52,10 @@ def analyse_paths(paths: list[Path], figures: bool = True) -> str:
                                       f"({' '.join(str(e).split())[:100] or type(e).__name__}); "
                                       "re-run the batch command to rebuild it") from None
             parts.extend(_backtest_batch(p, figures))
+            if outcomes:
+                from simulation.analysis.design_report import grid_replications
+
+                parts.append(grid_replications(p, outcomes))
             continue
         tables = read_run(p, columns=FIGURE_COLUMNS)
         if "epochs" in tables:

@@ -51,15 +51,36 @@ class BatchResult:
         return "\n".join(lines)
 
 
-def default_batch_dir(sweep: Sweep, root: str | Path = "batches") -> Path:
-    return Path(root) / sweep.name
+def default_batch_dir(sweep: Sweep, root: str | Path = "batches", shard: tuple[int, int] | None = None) -> Path:
+    return Path(root) / (sweep.name if shard is None else f"{sweep.name}-shard{shard[0]}of{shard[1]}")
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """`--shard i/N` as (i, N), 1 <= i <= N; a one-line ValueError otherwise."""
+    if text is None:
+        return None
+    parts = str(text).split("/")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"--shard {text}: give i/N with whole numbers, e.g. --shard 1/4 (the first of 4 slices)")
+    return check_shard((int(parts[0]), int(parts[1])))
+
+
+def check_shard(shard: tuple[int, int] | None) -> tuple[int, int] | None:
+    if shard is None:
+        return None
+    i, n = shard
+    if n < 1 or not 1 <= i <= n:
+        raise ValueError(f"--shard {i}/{n}: the slice number i must be between 1 and N = {n} (1-based)")
+    return (int(i), int(n))
 
 
 def run_batch(sweep_path: str | Path, *, workers: int | None = None, out: str | Path | None = None,
-              backend: str = "process", address: str | None = None, progress: bool = True) -> BatchResult:
+              backend: str = "process", address: str | None = None, progress: bool = True,
+              shard: tuple[int, int] | None = None) -> BatchResult:
     """Run (or resume) every run of the sweep file. `backend` "process" runs `workers` local
     processes (default: the CPU count); "ray" runs Ray tasks on the cluster at `address` (host:port
-    or ray://host:10001; default: a local Ray with `workers` CPUs)."""
+    or ray://host:10001; default: a local Ray with `workers` CPUs). `shard=(i, N)` runs only the
+    i-th of N disjoint slices of the sweep (`Sweep.runs`); `merge_shards` joins the N folders."""
     t0 = time.perf_counter()
     if backend not in ("process", "ray"):
         raise ValueError(f"backend must be 'process' or 'ray' (got {backend!r})")
@@ -67,16 +88,17 @@ def run_batch(sweep_path: str | Path, *, workers: int | None = None, out: str | 
         raise ValueError(f"workers must be >= 1 (got {workers})")
     if address and backend != "ray":
         raise ValueError("--address is a Ray cluster address; add --backend ray")
+    shard = check_shard(shard)
     sweep = load_sweep(sweep_path)
-    folder = Path(out) if out is not None else default_batch_dir(sweep)
+    folder = Path(out) if out is not None else default_batch_dir(sweep, shard=shard)
     folder = folder.resolve()
     with bf.locked(folder):
-        bf.prepare(folder, sweep)
-        done, todo = bf.plan(folder, sweep, lambda spec: row_head(sweep, spec))
+        sweep = bf.prepare(folder, sweep, shard)
+        done, todo = bf.plan(folder, sweep, lambda spec: row_head(sweep, spec), shard)
         write_table(folder)
         failed: dict[str, str] = {}
         ran = 0
-        bar = _bar(sweep.n_runs, len(done), progress, sweep.name)
+        bar = _bar(len(done) + len(todo), len(done), progress, sweep.name)
         try:
             if todo:
                 versions = code_versions()
@@ -101,7 +123,7 @@ def run_batch(sweep_path: str | Path, *, workers: int | None = None, out: str | 
         bar.close()
         table = write_table(folder)
     ok = len(done) + ran - len(failed)
-    return BatchResult(folder=folder, name=sweep.name, total=sweep.n_runs, already_done=len(done), ran=ran,
+    return BatchResult(folder=folder, name=sweep.name, total=len(done) + len(todo), already_done=len(done), ran=ran,
                        ok=ok, failed=sorted(failed.items()), wall_s=time.perf_counter() - t0, table=table)
 
 

@@ -2,6 +2,8 @@
 
     batch.json         the sweep as resolved (dimensions, seeds rule, sweep hash); written once
     sweep.toml         a copy of the sweep file
+    design.json        a design's table (unit coordinates and values), written before the first
+                       run and read back on resume (design.csv: the same, readable)
     rows/<run id>.json one finished run (ok or failed), written atomically after its folder
     runs/<run id>/     the run's own log folder (absent when summary_only)
     errors/<run id>.txt  command and traceback of a failed run
@@ -51,8 +53,11 @@ def locked(folder: Path):
         os.close(fd)
 
 
-def prepare(folder: Path, sweep: Sweep) -> None:
-    """Write batch.json and sweep.toml into a new folder; refuse one holding another sweep or a run."""
+def prepare(folder: Path, sweep: Sweep, shard: tuple[int, int] | None = None) -> Sweep:
+    """Write batch.json, sweep.toml (and a design's design.json) into a new folder; refuse one
+    holding another sweep, another shard or a run. Returns the sweep with the folder's design table
+    (a resumed batch runs the table it started with)."""
+    from simulation.batch.design import DesignTable
     from simulation.output import MARKER, is_complete
 
     if (folder / MARKER).exists() or is_complete(folder):
@@ -67,7 +72,21 @@ def prepare(folder: Path, sweep: Sweep) -> None:
             raise ValueError(f"{folder}: this batch folder holds a different sweep (hash {old}, now "
                              f"{sweep.sweep_hash}: the sweep file or its base scenario changed); "
                              "pass another --out or delete the folder")
-        return
+        old_shard = (read_json(meta_path) or {}).get("shard")
+        if (tuple(old_shard) if old_shard else None) != shard:
+            have = f"shard {old_shard[0]}/{old_shard[1]}" if old_shard else "the whole sweep"
+            raise ValueError(f"{folder}: this batch folder holds {have}; resume it with the same --shard or "
+                             "pass another --out")
+        if sweep.design is not None:
+            try:
+                table = DesignTable.from_json((folder / "design.json").read_text())
+            except (OSError, ValueError, KeyError) as e:
+                raise ValueError(f"{folder / 'design.json'}: unreadable design table ({type(e).__name__}); the "
+                                 "batch cannot resume without it: delete the folder and start again") from None
+            if table.keys != sweep.design.table.keys:
+                raise ValueError(f"{folder / 'design.json'}: its inputs are not the sweep's; pass another --out")
+            return sweep.with_table(table)
+        return sweep
     if any(folder.glob("rows/*.json")) or (folder / "batch.parquet").exists():
         raise ValueError(f"{folder}: has batch results but no batch.json; pass another --out")
     meta = {"name": sweep.name, "sweep_hash": sweep.sweep_hash, "sweep_file": str(sweep.path),
@@ -80,12 +99,28 @@ def prepare(folder: Path, sweep: Sweep) -> None:
                            for d in sweep.dims],
             "definition": sweep.definition(),
             "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    if sweep.design is not None:
+        des = sweep.design
+        meta["dimensions"] = []
+        meta["design"] = {"design": des.name, "samples": des.samples, "levels": des.levels,
+                          "n_design_points": des.table.n_points, "n_arms": des.n_arms,
+                          "uncertainties": [u.describe() for u in des.uncertainties],
+                          "switches": [k for d in des.switches for k in d.keys],
+                          "point_rule": "point = design_point * n_arms + arm",
+                          "table_hash": des.table.table_hash}
+        meta["seed_rule"] = ("SeedSequence(root_seed, spawn_key=(replication,) if common_seeds else "
+                             "(design_point, replication)).generate_state(1, uint64)[0] >> 1")
+        write_atomic(folder / "design.json", des.table.to_json())
+        write_atomic(folder / "design.csv", des.table.to_csv())
+    if shard is not None:
+        meta["shard"] = list(shard)
     with contextlib.suppress(OSError):
         shutil.copyfile(sweep.path, folder / "sweep.toml")
     write_atomic(meta_path, json.dumps(meta, indent=1))
+    return sweep
 
 
-def plan(folder: Path, sweep: Sweep, head_of) -> tuple[dict[str, dict], list[RunSpec]]:
+def plan(folder: Path, sweep: Sweep, head_of, shard: tuple[int, int] | None = None) -> tuple[dict[str, dict], list[RunSpec]]:
     """Split the sweep into runs already done (by id) and runs to do (failed ones included: a
     failure is retried on every resume), cleaning leftovers. `head_of(spec)` gives a run's row
     identity columns (to rebuild a lost row)."""
@@ -95,7 +130,7 @@ def plan(folder: Path, sweep: Sweep, head_of) -> tuple[dict[str, dict], list[Run
         shutil.rmtree(tmp, ignore_errors=True)
     done: dict[str, dict] = {}
     todo: list[RunSpec] = []
-    for spec in sweep.runs():
+    for spec in sweep.runs(shard):
         row_path = folder / "rows" / f"{spec.run_id}.json"
         run_dir = folder / "runs" / spec.run_id
         row = read_json(row_path)

@@ -57,8 +57,11 @@ from typing import Any
 
 import numpy as np
 
+from simulation.batch.design import DesignError, DesignTable, Uncertainty, check_design, sample
+
 #: top-level keys of a sweep file
-SWEEP_KEYS = ("name", "base", "replications", "seed", "common_seeds", "summary_only", "fixed", "parameters", "zip")
+SWEEP_KEYS = ("name", "base", "replications", "seed", "common_seeds", "summary_only", "fixed", "parameters", "zip",
+              "design", "samples", "levels", "uncertainties", "switches")
 #: fields of a range table
 RANGE_KEYS = {"start", "stop", "step", "num"}
 #: at most this many values in one dimension (a typo in a range should not plan a billion runs)
@@ -127,9 +130,12 @@ class Sweep:
     fixed: tuple[Override, ...]
     dims: tuple[Dimension, ...]
     base_config_hash: str
+    design: "Design | None" = None  # a sampled design over [uncertainties] (then dims is empty)
 
     @property
     def n_points(self) -> int:
+        if self.design is not None:
+            return self.design.table.n_points * self.design.n_arms
         return math.prod(len(d.values) for d in self.dims)
 
     @property
@@ -138,6 +144,8 @@ class Sweep:
 
     @property
     def keys(self) -> list[str]:
+        if self.design is not None:
+            return [*self.design.table.keys, *(k for d in self.design.switches for k in d.keys)]
         return [k for d in self.dims for k in d.keys]
 
     def definition(self) -> dict:
@@ -147,7 +155,8 @@ class Sweep:
                                 "values": [override_texts(d.overrides(i)) for i in range(len(d.values))]}
                                for d in self.dims],
                 "replications": self.replications, "root_seed": self.root_seed,
-                "common_seeds": self.common_seeds, "summary_only": self.summary_only}
+                "common_seeds": self.common_seeds, "summary_only": self.summary_only,
+                **({"design": self.design.definition()} if self.design is not None else {})}
 
     @property
     def sweep_hash(self) -> str:
@@ -164,18 +173,52 @@ class Sweep:
             return str(self.base.relative_to(Path.cwd()))
         return str(self.base)
 
-    def runs(self) -> Iterator["RunSpec"]:
-        """Every run of the sweep, in point-major order (lazily: a big sweep is never a list)."""
+    def runs(self, shard: tuple[int, int] | None = None) -> Iterator["RunSpec"]:
+        """Every run of the sweep, in point-major order (lazily: a big sweep is never a list).
+        `shard=(i, N)`: only the i-th (1-based) of N disjoint slices: the design points (or grid
+        points) whose number is i - 1 modulo N, every arm and replication of each."""
+        if self.design is not None:
+            yield from self._design_runs(shard)
+            return
         for point, idx in enumerate(itertools.product(*(range(len(d.values)) for d in self.dims))):
             params: dict[str, Any] = {}
             ovs: list[Override] = list(self.fixed)
             for d, i in zip(self.dims, idx):
                 params.update(zip(d.keys, d.values[i]))
                 ovs += d.overrides(i)
+            if shard is not None and point % shard[1] != shard[0] - 1:
+                continue
             for rep in range(self.replications):
                 seed = derive_seed(self.root_seed, point, rep, common=self.common_seeds)
                 yield RunSpec(run_id=run_id(point, rep), point=point, replication=rep, seed=seed,
                               params=params, overrides=tuple(ovs))
+
+    def _design_runs(self, shard: tuple[int, int] | None) -> Iterator["RunSpec"]:
+        """Design point dp x arm a x replication r is point dp * arms + a; its seed is keyed by
+        (dp, r) (or (r,) with common seeds), so the arms of a design point share their seeds."""
+        des = self.design
+        table, arms = des.table, list(itertools.product(*(range(len(d.values)) for d in des.switches)))
+        for dp in range(table.n_points):
+            if shard is not None and dp % shard[1] != shard[0] - 1:
+                continue
+            base_params = dict(zip(table.keys, table.values[dp]))
+            base_ovs = [*self.fixed, *zip(table.keys, table.values[dp])]
+            for a, idx in enumerate(arms):
+                params, ovs = dict(base_params), list(base_ovs)
+                for d, i in zip(des.switches, idx):
+                    params.update(zip(d.keys, d.values[i]))
+                    ovs += d.overrides(i)
+                point = dp * len(arms) + a
+                for rep in range(self.replications):
+                    seed = derive_seed(self.root_seed, dp, rep, common=self.common_seeds)
+                    yield RunSpec(run_id=run_id(point, rep), point=point, replication=rep, seed=seed,
+                                  params=params, overrides=tuple(ovs))
+
+    def with_table(self, table: DesignTable) -> "Sweep":
+        """The same sweep with `table` as its design table (a resumed batch's stored one)."""
+        import dataclasses
+
+        return dataclasses.replace(self, design=dataclasses.replace(self.design, table=table))
 
     def command(self, spec: "RunSpec") -> str:
         """`run.py run` command line reproducing `spec` alone, bit for bit."""
@@ -184,6 +227,29 @@ class Sweep:
             parts += ["--set", ov]
         parts += ["--seed", str(spec.seed)]
         return shlex.join(parts)
+
+
+@dataclass(frozen=True)
+class Design:
+    """A sampled design: the uncertainties, the sampler's settings, the table, the paired switches."""
+
+    name: str  # "grid" | "lhs" | "sobol" | "morris"
+    samples: int
+    levels: int | None
+    uncertainties: tuple[Uncertainty, ...]
+    switches: tuple[Dimension, ...]
+    table: DesignTable
+
+    @property
+    def n_arms(self) -> int:
+        return math.prod(len(d.values) for d in self.switches)
+
+    def definition(self) -> dict:
+        """What decides the design (the table follows from it; it is hashed apart, in design.json)."""
+        return {"design": self.name, "samples": self.samples, "levels": self.levels,
+                "uncertainties": [u.describe() for u in self.uncertainties],
+                "switches": [{"keys": list(d.keys), "values": [override_texts(d.overrides(i)) for i in range(len(d.values))]}
+                             for d in self.switches]}
 
 
 @dataclass(frozen=True)
@@ -264,6 +330,20 @@ def load_sweep(path: str | Path) -> Sweep:
     if not _is_int(seed) or seed < 0:
         raise SweepError(f"{where}: seed must be an integer >= 0 (got {seed!r})")
 
+    if "design" in doc:
+        design = _load_design(doc, where, fixed_pairs, lambda ovs, what: load(list(fixed) + ovs, what), int(seed))
+        if design.table.n_points * design.n_arms * reps > MAX_RUNS:
+            raise SweepError(f"{where}: {design.table.n_points * design.n_arms * reps:,} runs planned (more than "
+                             f"{MAX_RUNS:,}); use fewer samples or replications")
+        return Sweep(path=path.resolve(), name=name, base=base, base_name=base_name, replications=int(reps),
+                     root_seed=int(seed), common_seeds=bool(doc.get("common_seeds", False)),
+                     summary_only=bool(doc.get("summary_only", False)), fixed=fixed, dims=(),
+                     base_config_hash=config_hash(base_sc), design=design)
+    for k in ("uncertainties", "samples", "levels", "switches"):
+        if k in doc:
+            raise SweepError(f"{where}: {k} needs a design: add design = \"lhs\" (or \"grid\", \"sobol\", "
+                             "\"morris\")")
+
     dims: list[Dimension] = []
     params = doc.get("parameters", {})
     if not isinstance(params, dict):
@@ -306,6 +386,62 @@ def load_sweep(path: str | Path) -> Sweep:
     if sweep.n_runs > MAX_RUNS:
         raise SweepError(f"{where}: {sweep.n_runs:,} runs planned (more than {MAX_RUNS:,}); use fewer values or replications")
     return sweep
+
+
+def _load_design(doc: dict, where: str, fixed_pairs: list, load, seed: int) -> Design:
+    """The design of a sweep file: its uncertainties sampled, every input's extreme values and
+    every switch value checked against the schema."""
+    for k in ("parameters", "zip"):
+        if k in doc:
+            raise SweepError(f"{where}: [{k}] is for a sweep without a design; with design = ..., give the "
+                             "uncertain inputs in [uncertainties] and paired arms in [switches]")
+    table = doc.get("uncertainties", {})
+    if not isinstance(table, dict):
+        raise SweepError(f"{where}: [uncertainties] must be a table: dotted config path = range or distribution")
+    seen = {k: "fixed" for k, _ in fixed_pairs}
+    uncs: list[Uncertainty] = []
+    try:
+        for key, spec in _flatten(table, "", f"{where}: uncertainties", values_are_specs=True):
+            _check_not_seed(key, f"{where}: uncertainties.{key}")
+            if key in seen:
+                raise SweepError(f"{where}: '{key}' is given twice (also in {seen[key]}); give each config path once")
+            seen[key] = "uncertainties"
+            uncs.append(_parse_unc(key, spec, f"{where}: uncertainties.{key}"))
+        check_design(doc["design"], doc.get("samples"), doc.get("levels"), len(uncs), where)
+    except DesignError as e:
+        raise SweepError(str(e)) from None
+    switches: list[Dimension] = []
+    sw = doc.get("switches", {})
+    if not isinstance(sw, dict):
+        raise SweepError(f"{where}: [switches] must be a table: dotted config path = list of values")
+    for key, spec in _flatten(sw, "", f"{where}: switches", values_are_specs=True):
+        _check_not_seed(key, f"{where}: switches.{key}")
+        if key in seen:
+            raise SweepError(f"{where}: '{key}' is given twice (also in {seen[key]}); give each config path once")
+        seen[key] = "switches"
+        switches.append(Dimension((key,), tuple((v,) for v in _values(spec, f"{where}: switches.{key}")), "switches"))
+    from simulation.batch.design import MAX_POINTS, n_points
+
+    size = n_points(doc["design"], len(uncs), doc["samples"], uncs)
+    if size > MAX_POINTS:
+        raise SweepError(f"{where}: design of {size:,} points (more than {MAX_POINTS:,}); use fewer samples")
+    tab = sample(doc["design"], tuple(uncs), doc["samples"], seed, doc.get("levels"))
+    for j, u in enumerate(uncs):  # every input at its extremes in this table, with the fixed overrides
+        col = [v[j] for v in tab.values]
+        probes = list(u.values) if u.dist == "categories" else sorted({min(col), max(col)})
+        for v in probes:
+            load([(u.key, v)], f"uncertainties.{u.key} = {scalar(v)}")
+    for d in switches:
+        for i in range(len(d.values)):
+            load(d.overrides(i), f"switches value {', '.join(override_texts(d.overrides(i)))}")
+    return Design(name=doc["design"], samples=int(doc["samples"]), levels=doc.get("levels"),
+                  uncertainties=tuple(uncs), switches=tuple(switches), table=tab)
+
+
+def _parse_unc(key: str, spec, where: str) -> Uncertainty:
+    from simulation.batch.design import parse_uncertainty
+
+    return parse_uncertainty(key, spec, where)
 
 
 def _is_int(v) -> bool:
