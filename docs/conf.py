@@ -22,7 +22,7 @@ extensions = [
     "autodoc2",         # API reference from the source, docstrings as MyST
     "sphinx.ext.mathjax",
 ]
-source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist", "tasklist"]
 myst_heading_anchors = 3
@@ -39,6 +39,11 @@ autodoc2_render_plugin = "myst"
 autodoc2_docstring_parser_regexes = [(r".*", "myst")]
 autodoc2_hidden_objects = ["private", "inherited", "dunder"]
 autodoc2_output_dir = "reference/api"
+# Names the packages re-export, documented where they are defined.
+autodoc2_replace_annotations = [
+    ("simulation.config.Scenario", "simulation.config.schema.Scenario"),
+    ("simulation.bitcoin.BitcoinNetwork", "simulation.bitcoin.network.BitcoinNetwork"),
+]
 
 html_theme = "pydata_sphinx_theme"
 html_title = "gridpivot"
@@ -46,7 +51,7 @@ html_theme_options = {"navigation_with_keys": False}
 nitpicky = True
 nitpick_ignore_regex = [
     # third-party and builtin types that have no inventory here (no network in the build)
-    (r"py:.*", r"(numpy|np|pd|pandas|pa|pyarrow|mesa|networkx|nx|scipy|highspy|ray|matplotlib|pydantic|typing|collections|datetime|pathlib|concurrent|dataclasses|enum|abc|os|io|json|re|random)(\..*)?"),
+    (r"py:.*", r"(numpy|np|pd|pandas|pa|pyarrow|mesa|networkx|nx|scipy|highspy|ray|matplotlib|pydantic|pydantic_core|solara|argparse|typing|collections|datetime|pathlib|concurrent|dataclasses|enum|abc|os|io|json|re|random)(\..*)?"),
     (r"py:.*", r"(int|float|str|bool|bytes|dict|list|tuple|set|frozenset|object|type|None|Any|Callable|Iterable|Iterator|Sequence|Mapping|Path|Literal|Self|NDArray|ArrayLike|Generator|ClassVar|Optional|Union|TypeVar|Protocol|Hashable|MutableMapping|Collection|Awaitable)"),
 ]
 
