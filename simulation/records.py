@@ -9,7 +9,7 @@ The recorder buffers rows columnar (per-miner and per-bus values in preallocated
 blocks, scalars as rows); whoever writes logs calls `drain()` every so often (so a year of
 1,000 miners never sits in memory). `last` holds the latest hour for live views,
 and `mesa_datacollector()` exposes the headline series through Mesa's own DataCollector.
-Column names carry their units; the README's schema table documents each one.
+Column names carry their units; docs/guide/logs.md documents each one.
 """
 
 from __future__ import annotations

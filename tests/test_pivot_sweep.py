@@ -4,7 +4,7 @@ halving, 8 seeds each, common random numbers), run through `run.py batch` and `r
 
 To fit the test suite the runs stop seven months past block 840,000 (6,000 hours, 2024-11)
 instead of at the end of 2025; everything else is the sweep file as shipped. The full sweep's
-numbers are in the README ("Why miners pivot")."""
+numbers are in docs/model/pivot.md."""
 
 import re
 import subprocess

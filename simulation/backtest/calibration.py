@@ -1,6 +1,6 @@
 """Calibrating the rest of the world's fleet for the 2024 backtest, on data before block 840,000 only.
 
-Which figures, and how (the README's "Backtest" section repeats this):
+Which figures, and how (docs/validation.md, "Backtest", repeats this):
 
 - **Installed hash-rate growth (new ASICs shipped, net of retirements)**: the least-squares slope
   of the hash rate the real chain measured, epoch by epoch (difficulty x 2^32 x 2016 / the

@@ -1,7 +1,8 @@
 """The scenario schema: one TOML file -> one `Scenario`, every field typed, documented, with units.
 
 Defaults reproduce the built-in default scenario (synthetic grid, ~40 miners, 90 days from the
-2024 halving). Sources for the figures are in the README ("Sources").
+2024 halving). Each field's meaning names the source of its default, or says it is a guess
+(the docs' configuration reference lists them all).
 `python run.py show-config --schema` prints this schema as a table.
 """
 
