@@ -18,8 +18,10 @@ BASELINE_ALPHA = 0.1
 
 def settle_hour(fleet: Fleet, ledger: Ledger, s: MarketSignals, lmp_usd_per_mwh: np.ndarray, btc_mined: np.ndarray,
                 prev_training_mw: np.ndarray, enrolled: np.ndarray, dr_payment_usd_per_mwh: float,
-                fixed_cost_usd_per_mw_month: float, power_passthrough: bool, ebitda_alpha: float) -> None:
-    """Book one hour for every miner; `lmp_usd_per_mwh` and `btc_mined` are per miner."""
+                fixed_cost_usd_per_mw_month: float, power_passthrough: bool, ebitda_alpha: float,
+                lease_opex_share: float = 0.0) -> None:
+    """Book one hour for every miner; `lmp_usd_per_mwh` and `btc_mined` are per miner. A hosted
+    site's operating costs are `lease_opex_share` of its rent (1 - the NOI margin)."""
     f = fleet
     cleared = f.cleared_mw
     drawn = row_sum(cleared)
@@ -49,6 +51,8 @@ def settle_hour(fleet: Fleet, ledger: Ledger, s: MarketSignals, lmp_usd_per_mwh:
     checkpoint = np.maximum(prev_training_mw - cleared[:, SLOT_TRAINING], 0.0) * s.checkpoint_usd_per_mw
     fixed = fixed_cost_usd_per_mw_month / HOURS_PER_MONTH * f.interconnect_mw * f.active
     f.other_cost_usd[:] = penalty + checkpoint + fixed
+    if lease_opex_share:
+        f.other_cost_usd += f.lease_fee_usd_per_h * f.active * lease_opex_share
 
     # Demand response: paid for MW below the baseline in stress hours; the baseline learns
     # from normal hours only.

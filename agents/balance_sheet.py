@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.markets.finance import HOURS_PER_YEAR
+from simulation.markets.finance import HOURS_PER_YEAR, level_payment_usd_per_h
 
 #: what an asset is (the `kind` column), for write-offs by kind
 ASIC, GPU, RETROFIT = 0, 1, 2
@@ -36,6 +36,10 @@ class Ledger:
         self.l_balance = np.zeros(0)
         self.l_instalment = np.zeros(0)  # principal repaid per hour
         self.l_start = np.zeros(0, np.int64)  # first hour of repayment (interest is due from the start)
+        self.l_rate_per_h = np.zeros(0)  # interest per hour on what is owed
+        self.l_project = np.zeros(0, bool)  # project debt of a lease build (serviced by its rent)
+        self.l_level_per_h = np.zeros(0)  # > 0: a level payment (interest + principal) per hour instead
+        self._any_level = False
         #: write-offs since the last hour was booked (USD per miner), expensed with the next hour
         self.pending_write_off = np.zeros(n_miners)
 
@@ -81,25 +85,56 @@ class Ledger:
         self.pending_write_off[owner] += usd
         return usd
 
-    def borrow(self, owner: int, usd: float, *, repay_from_hour: int = 0, years: float | None = None) -> None:
+    def borrow(self, owner: int, usd: float, *, repay_from_hour: int = 0, years: float | None = None,
+               rate_per_year: float | None = None, project: bool = False) -> None:
         """A loan of `usd`, repaid in equal instalments over `years` (default: the ledger's loan
-        term) from `repay_from_hour` (a grace period while what it paid for is being built)."""
-        self.borrow_each([owner], [usd], repay_from_hour=repay_from_hour, years=years)
+        term) from `repay_from_hour` (a grace period while what it paid for is being built), at
+        `rate_per_year` (default: the ledger's corporate rate); `project`: a lease build's
+        project debt, repaid by a level payment (`level_payment_usd_per_h`, interest included)
+        over `years` from `repay_from_hour`, as lenders size it on the rent."""
+        self.borrow_each([owner], [usd], repay_from_hour=repay_from_hour, years=years, rate_per_year=rate_per_year,
+                         project=project)
 
-    def borrow_each(self, owners, usd, *, repay_from_hour: int = 0, years: float | None = None) -> None:
+    def borrow_each(self, owners, usd, *, repay_from_hour: int = 0, years: float | None = None,
+                    rate_per_year: float | None = None, project: bool = False) -> None:
         """`borrow` for many loans at once (in their order); loans of nothing are left out."""
         usd = np.asarray(usd, float)
         keep = usd > 0
+        n = np.count_nonzero(keep)
+        rate = self.interest_per_h if rate_per_year is None else rate_per_year / HOURS_PER_YEAR
+        self.l_rate_per_h = np.append(self.l_rate_per_h, np.full(n, rate))
+        self.l_project = np.append(self.l_project, np.full(n, bool(project)))
         hours = self.loan_hours if years is None else years * HOURS_PER_YEAR
+        level = level_payment_usd_per_h(usd[keep], rate * HOURS_PER_YEAR, hours / HOURS_PER_YEAR) if project else np.zeros(n)
+        self.l_level_per_h = np.append(self.l_level_per_h, level)
+        self._any_level = bool(self.l_level_per_h.any())
         self.l_owner = np.append(self.l_owner, np.asarray(owners, np.int64)[keep])
         self.l_balance = np.append(self.l_balance, usd[keep])
         self.l_instalment = np.append(self.l_instalment, usd[keep] / hours)
         self.l_start = np.append(self.l_start, np.full(np.count_nonzero(keep), repay_from_hour, np.int64))
 
-    def debt_service_usd_per_h(self, owner: int) -> float:
-        """What `owner` pays an hour on its loans once all are being repaid (interest + principal)."""
+    def debt_service_usd_per_h(self, owner: int, project: bool | None = None) -> float:
+        """What `owner` pays an hour on its loans once all are being repaid (interest + principal);
+        `project` True/False: on its project / corporate loans only."""
+        sel = self._loans_of(owner, project)
+        return float(self._service_usd_per_h(sel).sum())
+
+    def _service_usd_per_h(self, sel) -> np.ndarray:
+        balance = self.l_balance[sel]
+        interest = balance * self.l_rate_per_h[sel]
+        level = self.l_level_per_h[sel]
+        return np.where(level > 0, np.minimum(level, balance + interest),
+                        interest + np.minimum(self.l_instalment[sel], balance))
+
+    def project_service_usd_per_h(self, owner: int, hour: int) -> float:
+        """What `owner` pays an hour on the project loans already being repaid at `hour` (those
+        of operating leases, whose rent is in its EBITDA)."""
+        sel = self._loans_of(owner, True) & (self.l_start <= hour)
+        return float(self._service_usd_per_h(sel).sum())
+
+    def _loans_of(self, owner: int, project: bool | None) -> np.ndarray:
         sel = self.l_owner == owner
-        return float((self.l_balance[sel] * self.interest_per_h + np.minimum(self.l_instalment[sel], self.l_balance[sel])).sum())
+        return sel if project is None else sel & (self.l_project == project)
 
     # -- every hour ----------------------------------------------------------------------------
     def book_hour(self, hour: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,8 +145,12 @@ class Ledger:
         self.a_book -= dep_each
         depreciation = np.bincount(self.a_owner, dep_each, n) + self.pending_write_off
         self.pending_write_off = np.zeros(n)
-        interest = np.bincount(self.l_owner, self.l_balance * self.interest_per_h, n)
-        pay = np.where(self.l_start <= hour, np.minimum(self.l_instalment, self.l_balance), 0.0)
+        due = self.l_balance * self.l_rate_per_h
+        interest = np.bincount(self.l_owner, due, n)
+        instalment = self.l_instalment
+        if self._any_level:  # level payments: the principal is what the payment leaves after interest
+            instalment = np.where(self.l_level_per_h > 0, self.l_level_per_h - due, instalment)
+        pay = np.where(self.l_start <= hour, np.minimum(instalment, self.l_balance), 0.0)
         self.l_balance -= pay
         principal = np.bincount(self.l_owner, pay, n)
         return depreciation, interest, principal
@@ -124,5 +163,6 @@ class Ledger:
     def debt_usd(self) -> np.ndarray:
         return np.bincount(self.l_owner, self.l_balance, self.n)
 
-    def debt_of(self, owner: int) -> float:
-        return float(self.l_balance[self.l_owner == owner].sum())
+    def debt_of(self, owner: int, project: bool | None = None) -> float:
+        """What `owner` owes (`project` True/False: on project / corporate loans only)."""
+        return float(self.l_balance[self._loans_of(owner, project)].sum())

@@ -37,7 +37,8 @@ NEWEST_ASIC = "S21 XP"
 
 #: NVIDIA H100 class GPU: ~1.3 kW per GPU all-in (DGX H100 ~10.2 kW / 8) times PUE ~1.3.
 GPU_KW_ALL_IN = 1.7
-GPU_USD = 27_500.0
+#: H100/H200 ~30-40 k USD each in 2024 (filings): the midpoint
+GPU_USD = 35_000.0
 
 
 def asic_model(name: str, where: str = "model") -> AsicModel:

@@ -1,7 +1,8 @@
 """The slow clock: every `period_hours` each miner revisits its site, and AI tenants' lease offers
-are placed. A megawatt has three uses, each valued over years at the owner's hurdle rate
-(`simulation.markets.valuation`): hashing on ASICs, a hosting lease (the tenant's GPUs), or an
-own-GPU AI cloud. A block of MW moves to the use worth most, within the miner's capital.
+are placed. A megawatt has three uses, each valued over years at the rate of its own risk
+(`simulation.markets.valuation`; `FinanceConfig`'s hashing, lease and own-GPU rates): hashing on
+ASICs, a hosting lease (the tenant's GPUs; project-financed against its rent), or an own-GPU AI
+cloud. A block of MW moves to the use worth most among those the miner can fund and carry out.
 
 At a review, in order: leases and GPU orders that are due start; ASIC cohorts that keep losing
 money retire; a miner whose cash stayed negative too long exits; AI builders convert their least
@@ -23,9 +24,9 @@ from agents.balance_sheet import ASIC, GPU, RETROFIT, Ledger
 from agents.fleet import row_sum
 from agents.hardware import ASIC_MODELS, NEWEST_ASIC, AsicModel
 from agents.miner import GpuOrder, Lease, MinerAgent
-from simulation.markets.finance import HOURS_PER_MONTH, HOURS_PER_YEAR, lending_capacity_usd
-from simulation.markets.valuation import (HashingValue, contracted_fees_pv_usd, hosting_value_usd_per_mw,
-                                          own_gpu_value_usd_per_mw, price_sample)
+from simulation.markets.finance import (HOURS_PER_MONTH, HOURS_PER_YEAR, lending_capacity_usd, monthly_discount,
+                                       project_debt_usd)
+from simulation.markets.valuation import HashingValue, hosting_value_usd_per_mw, own_gpu_value_usd_per_mw, price_sample
 
 HOURS_PER_WEEK = 168
 
@@ -71,7 +72,7 @@ class Outlook:
         if h is None:
             j_per_th, months, swap = key
             extra = (self.newest.j_per_th, self.newest_capex_usd_per_mw, self.cfg.asic_life_years) if swap else ()
-            h = self._hashing[key] = HashingValue(self.hashprice_path[:months], j_per_th, self.fin.hurdle_rate_per_year,
+            h = self._hashing[key] = HashingValue(self.hashprice_path[:months], j_per_th, self.fin.hashing_rate_per_year,
                                                   *extra)
         return h
 
@@ -84,12 +85,23 @@ class Outlook:
         m = self.newest
         return m.usd_per_th * 1e6 / m.j_per_th
 
+    def newest_capital_pv_usd_per_mw(self, months: int) -> float:
+        """Present value of the newest ASICs' capital cost over `months` (USD per MW): their price
+        as a level monthly charge whose present value over one life (at the hashing rate) is the
+        price, so a horizon of one life costs one price and a longer one pays for the machines
+        that replace them:  capex x sum_{m < months} d_m / sum_{m < life} d_m."""
+        rate = self.fin.hashing_rate_per_year
+        life = monthly_discount(round(self.cfg.asic_life_years * 12), rate).sum()
+        return self.newest_capex_usd_per_mw * float(monthly_discount(int(months), rate).sum() / life)
+
 
 # -- values of a block of a site's MW ----------------------------------------------------------
-def hashing_block_value_usd(agent: MinerAgent, mw: float, months: int, o: Outlook, power_sample) -> tuple[float, list]:
+def hashing_block_value_usd(agent: MinerAgent, mw: float, months: int, o: Outlook, power_sample,
+                            ledger: Ledger | None = None) -> tuple[float, list]:
     """Present value of hashing `mw` of the site over `months`: its least efficient ASICs first
     (what a conversion would retire), then free interconnect at the newest ASIC's value net of
-    its price. Returns the value and [(cohort, MW)] of the ASICs the block holds."""
+    its price; with `ledger`, only as much of that free MW as the miner can fund (`funded_mw`),
+    the rest idle. Returns the value and [(cohort, MW)] of the ASICs the block holds."""
     f, r = agent.fleet, agent.row
     bus = int(f.bus[r])
     asic_mw = f.asic_mw_of(r)
@@ -102,20 +114,37 @@ def hashing_block_value_usd(agent: MinerAgent, mw: float, months: int, o: Outloo
         taken.append((int(c), part))
         left -= part
     if left > 1e-9:
-        free = o.hash_value_usd_per_mw(bus, power_sample, o.newest.j_per_th, months, False) - o.newest_capex_usd_per_mw
+        free = (o.hash_value_usd_per_mw(bus, power_sample, o.newest.j_per_th, months, False)
+                - o.newest_capital_pv_usd_per_mw(months))
+        if free > 0 and ledger is not None:
+            left = funded_mw(agent, ledger, left, o.newest_capex_usd_per_mw, o)
         value += left * max(free, 0.0)
     return value, taken
 
 
-def hosting_offer_value_usd(offer, o: Outlook, power_usd_per_mwh: float) -> float:
-    """Present value of signing `offer` (USD, for its whole facility MW)."""
+def hosting_offer_value_usd(offer, o: Outlook, power_usd_per_mwh: float, rate_per_year: float | None = None) -> float:
+    """Present value of signing `offer` (USD, for its whole facility MW), at the lease rate (or
+    `rate_per_year`)."""
     h = o.hosting
     per_mw = hosting_value_usd_per_mw(
         fee_usd_per_it_mw_month=offer.fee_usd_per_mw_month, term_months=offer.term_months,
-        lead_months=offer.lead_months, retrofit_usd_per_mw=h.retrofit_usd_per_mw, rate_per_year=o.fin.hurdle_rate_per_year,
-        pue=h.pue, power_paid_by_miner=h.power == "miner", power_usd_per_mwh=power_usd_per_mwh,
-        tenant_capex_share=h.tenant_capex_share)
+        lead_months=offer.lead_months, build_usd_per_it_mw=h.build_usd_per_it_mw,
+        rate_per_year=o.fin.lease_rate_per_year if rate_per_year is None else rate_per_year, pue=h.pue,
+        escalator_per_year=h.escalator_per_year, noi_margin=h.noi_margin, power_paid_by_miner=h.power == "miner",
+        power_usd_per_mwh=power_usd_per_mwh, tenant_capex_share=h.tenant_capex_share)
     return per_mw * offer.it_mw * h.pue
+
+
+def lease_project_debt_usd(offer, o: Outlook, power_usd_per_mwh: float = 0.0) -> float:
+    """Project debt for `offer`'s build (`project_debt_usd`): LTC of the miner's share of the
+    build, within the DSCR on the first operating year's NOI (less power when the miner pays it)."""
+    h, fin = o.hosting, o.fin
+    build = offer.it_mw * h.build_usd_per_it_mw * (1.0 - h.tenant_capex_share)
+    noi = offer.it_mw * offer.fee_usd_per_mw_month * 12 * h.noi_margin
+    if h.power == "miner":
+        noi -= offer.it_mw * h.pue * power_usd_per_mwh * HOURS_PER_YEAR
+    return project_debt_usd(build, noi, fin.lease_rate_per_year, offer.term_months / 12, fin.project_loan_to_cost,
+                            fin.project_dscr)
 
 
 def own_gpu_value_usd_per_mw_at(agent: MinerAgent, o: Outlook, power_usd_per_mwh: float) -> float:
@@ -129,7 +158,7 @@ def own_gpu_value_usd_per_mw_at(agent: MinerAgent, o: Outlook, power_usd_per_mwh
             price0_usd_per_gpu_hour=o.ai_price_usd_per_gpu_hour, trend_per_year=o.ai_trend_per_year,
             utilisation=o.ai_utilisation, gpu_kw_all_in=key[0], gpu_usd=key[1],
             retrofit_usd_per_mw=cfg.ai_site_capex_usd_per_mw, lead_months=round(cfg.gpu_lead_time_weeks * 7 / 30.44),
-            life_months=round(cfg.gpu_life_years * 12), rate_per_year=o.fin.hurdle_rate_per_year,
+            life_months=round(cfg.gpu_life_years * 12), rate_per_year=o.fin.own_gpu_rate_per_year,
             power_usd_per_mwh=power_usd_per_mwh)
     return v
 
@@ -142,42 +171,57 @@ def mean_power_usd_per_mwh(agent: MinerAgent, power_sample) -> float:
 
 
 # -- capital -----------------------------------------------------------------------------------
-def lease_pv_usd(agent: MinerAgent, hour: int, rate: float) -> float:
-    """Present value of the fees still due on the miner's signed leases."""
-    total = 0.0
-    for c in agent.state.leases:
-        start = max(c.start_hour, hour)
-        months = (c.end_hour - start) / HOURS_PER_MONTH
-        wait = (start - hour) / HOURS_PER_MONTH
-        total += contracted_fees_pv_usd(c.fee_usd_per_h * HOURS_PER_MONTH, round(months), rate) * (1 + rate) ** (-wait / 12)
-    return total
-
-
-def fund(agent: MinerAgent, ledger: Ledger, capex_usd: float, o: Outlook, hour: int, extra_pv_usd: float = 0.0,
-         repay_from_hour: int | None = None, loan_years: float | None = None, project_finance: bool = False) -> bool:
-    """Pay `capex_usd` now if the miner can: the down payment (and whatever the lender will not
-    lend) from cash, the rest borrowed within the lending limit (debt <= k x trailing EBITDA
-    plus an advance on signed lease fees), repaid from `repay_from_hour` over `loan_years`.
-    A retrofit for a signed take-or-pay lease is project-financed: no down payment is required
-    beyond what the limit leaves unlent. The miner keeps `finance.reserve_months` of fixed costs
-    and debt service (the new loan's included) in cash. Returns False, changing nothing, when it
-    cannot."""
+def fund(agent: MinerAgent, ledger: Ledger, capex_usd: float, o: Outlook, hour: int, repay_from_hour: int | None = None,
+         loan_years: float | None = None, project_debt_usd: float = 0.0, commit: bool = True) -> bool:
+    """Pay `capex_usd` now if the miner can. A lease build first takes its project debt
+    (`project_debt_usd`, sized on the lease's rent: `lease_project_debt_usd`), repaid over
+    `loan_years` from `repay_from_hour` at the lease rate; the rest is the miner's equity: the
+    down payment (and whatever the corporate lender will not lend) from cash, the rest borrowed
+    within the corporate limit (corporate debt <= k x trailing EBITDA after project debt
+    service), at the corporate rate. The miner keeps `finance.reserve_months` of fixed costs and
+    corporate debt service (the new loan's included) in cash; project debt is serviced by its
+    lease's rent (its DSCR), though interest during the build is paid from cash. Returns False,
+    changing nothing, when it cannot; with `commit` False it only says whether it could."""
     f, r, fin = agent.fleet, agent.row, o.fin
-    capacity = float(lending_capacity_usd(f.ebitda_usd_per_h[r] * HOURS_PER_YEAR, ledger.debt_of(r), fin.leverage_limit,
-                                          lease_pv_usd(agent, hour, fin.interest_rate_per_year) + extra_pv_usd,
-                                          fin.lease_advance_share))
-    loan = min((1.0 if project_finance else 1.0 - fin.down_payment_share) * capex_usd, capacity)
-    cash = capex_usd - loan
+    project = min(max(project_debt_usd, 0.0), capex_usd)
+    equity = capex_usd - project
+    ebitda_usd_per_h = f.ebitda_usd_per_h[r] - ledger.project_service_usd_per_h(r, hour)
+    capacity = float(lending_capacity_usd(ebitda_usd_per_h * HOURS_PER_YEAR, ledger.debt_of(r, project=False),
+                                          fin.leverage_limit))
+    loan = min((1.0 - fin.down_payment_share) * equity, capacity)
+    cash = equity - loan
     years = loan_years or fin.loan_years
-    service = ledger.debt_service_usd_per_h(r) + loan * (fin.interest_rate_per_year + 1.0 / years) / HOURS_PER_YEAR
+    service = ledger.debt_service_usd_per_h(r, project=False) + loan * (fin.interest_rate_per_year + 1.0 / years) / HOURS_PER_YEAR
     fixed = o.cfg.fixed_cost_usd_per_mw_month / HOURS_PER_MONTH * f.interconnect_mw[r]
     reserve = fin.reserve_months * HOURS_PER_MONTH * (service + fixed)
     if cash + reserve > f.cash_usd[r]:
         return False
+    if not commit:
+        return True
+    repay = hour if repay_from_hour is None else repay_from_hour
     f.cash_usd[r] -= cash
-    ledger.borrow(r, loan, repay_from_hour=hour if repay_from_hour is None else repay_from_hour, years=years)
+    ledger.borrow(r, loan, repay_from_hour=repay, years=years)
+    if project > 0:
+        ledger.borrow(r, project, repay_from_hour=repay, years=years, rate_per_year=fin.lease_rate_per_year, project=True)
     f.capex_usd[r] += capex_usd
     return True
+
+
+def funded_mw(agent: MinerAgent, ledger: Ledger, mw: float, capex_usd_per_mw: float, o: Outlook,
+              loan_years: float | None = None) -> float:
+    """How much of `mw` the miner could fund now at `capex_usd_per_mw` (`fund` without
+    committing): all of it, or the largest part found by halving, to 1/64 of it; 0 if none."""
+    if capex_usd_per_mw <= 0 or fund(agent, ledger, mw * capex_usd_per_mw, o, o.hour, loan_years=loan_years,
+                                     commit=False):
+        return mw
+    lo, hi = 0.0, mw
+    for _ in range(6):
+        mid = 0.5 * (lo + hi)
+        if fund(agent, ledger, mid * capex_usd_per_mw, o, o.hour, loan_years=loan_years, commit=False):
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _retire(agent: MinerAgent, ledger: Ledger, c: int, mw: float, hour: int, events: list, for_ai: bool = False) -> None:
@@ -363,11 +407,39 @@ def _buy_asics(agent, ledger, o: Outlook, power_sample) -> list[InvestmentEvent]
 
 
 # -- lease offers ------------------------------------------------------------------------------
+def best_alternative_usd(agent: MinerAgent, ledger: Ledger, mw: float, months: int, o: Outlook, power_sample,
+                         power_usd_per_mwh: float) -> tuple[float, list]:
+    """The best use of `mw` of the site the miner can fund and carry out, over `months`, with
+    the ASICs hashing would hold: hashing them (free interconnect only as far as new ASICs can
+    be funded), or, for an AI builder, own GPUs on the whole conversion steps of the block it can
+    fund now (in place of the least efficient ASICs, the rest hashing), when they are worth more.
+    What the miner cannot fund is never an alternative, so refusing an offer never points to
+    something it then cannot do."""
+    hash_value, taken = hashing_block_value_usd(agent, mw, months, o, power_sample, ledger)
+    best = hash_value
+    if agent.strategy.builds_ai:
+        gpu_value = own_gpu_value_usd_per_mw_at(agent, o, power_usd_per_mwh)
+        if gpu_value > 0:
+            cfg, f, r = o.cfg, agent.fleet, agent.row
+            capex_per_mw = agent.state.gpu_usd * 1e3 / float(f.gpu_kw[r]) + cfg.ai_site_capex_usd_per_mw
+            # conversions come in whole steps (`gpu_step`): count the steps the miner can fund now
+            step = min(cfg.convert_step_mw, float(f.interconnect_mw[r]) - agent.committed_ai_mw)
+            steps = np.ceil(mw / step - 1e-9)
+            fundable = funded_mw(agent, ledger, steps * step, capex_per_mw, o, loan_years=cfg.gpu_life_years)
+            gpu_mw = min(mw, np.floor(fundable / step + 1e-9) * step)
+            if gpu_mw > 0:
+                replaced, _ = hashing_block_value_usd(agent, gpu_mw, months, o, power_sample)
+                best = max(best, hash_value - replaced + gpu_value * gpu_mw)
+    return best, taken
+
+
 def place_offers(offers, agents: list[MinerAgent], ledger: Ledger, o: Outlook, power_samples) -> list[InvestmentEvent]:
     """Each offer is taken to the sites a tenant wants, the largest convertible capacity first
     (up to `approaches_per_offer` of them, ties by agent order); a site signs only when the
-    lease is worth more than hashing the MW it gives up and it can fund the retrofit. Offers
-    nobody signs lapse. `power_samples[agent.row]` is the site's recent hourly prices."""
+    lease is worth more than the best alternative use of those MW it can fund and carry out
+    (`best_alternative_usd`) and it can fund the build (project debt on the rent, its equity
+    from its balance sheet). Offers nobody signs lapse. `power_samples(row)` is the site's
+    recent hourly prices."""
     h = o.hosting
     events = []
     takers = [a for a in agents if a.strategy.accepts_contracts and a.fleet.active[a.row]]
@@ -381,27 +453,22 @@ def place_offers(offers, agents: list[MinerAgent], ledger: Ledger, o: Outlook, p
             power = mean_power_usd_per_mwh(a, sample)
             months = offer.lead_months + offer.term_months
             lease_value = hosting_offer_value_usd(offer, o, power)
-            hash_value, taken = hashing_block_value_usd(a, mw, months, o, sample)
-            best_alternative = hash_value
-            if a.strategy.builds_ai:
-                best_alternative = max(best_alternative, own_gpu_value_usd_per_mw_at(a, o, power) * mw)
+            best_alternative, taken = best_alternative_usd(a, ledger, mw, months, o, sample, power)
             if lease_value <= best_alternative:
                 events.append(InvestmentEvent(o.hour, a.name, "lease_refused", mw, lease_value - best_alternative))
                 continue
-            retrofit = mw * h.retrofit_usd_per_mw * (1.0 - h.tenant_capex_share)
+            build = offer.it_mw * h.build_usd_per_it_mw * (1.0 - h.tenant_capex_share)
             start = o.hour + int(round(offer.lead_months * HOURS_PER_MONTH))
             end = start + int(round(offer.term_months * HOURS_PER_MONTH))
             lease = Lease(offer.it_mw, mw, offer.fee_usd_per_mw_month, offer.kind, offer.sla_uptime,
-                          offer.penalty_usd_per_mwh, start, end)
-            pv = contracted_fees_pv_usd(lease.fee_usd_per_h * HOURS_PER_MONTH, offer.term_months,
-                                        o.fin.interest_rate_per_year)
-            if not fund(a, ledger, retrofit, o, o.hour, extra_pv_usd=pv, repay_from_hour=start,
-                        loan_years=offer.term_months / 12, project_finance=True):
-                events.append(InvestmentEvent(o.hour, a.name, "lease_unfunded", mw, retrofit))
+                          offer.penalty_usd_per_mwh, start, end, h.escalator_per_year)
+            if not fund(a, ledger, build, o, o.hour, repay_from_hour=start, loan_years=offer.term_months / 12,
+                        project_debt_usd=lease_project_debt_usd(offer, o, power)):
+                events.append(InvestmentEvent(o.hour, a.name, "lease_unfunded", mw, build))
                 continue
-            ledger.add_asset(r, retrofit, end - start, kind=RETROFIT, tag=-2, start_hour=start)
+            ledger.add_asset(r, build, end - start, kind=RETROFIT, tag=-2, start_hour=start)
             a.state.leases.append(lease)
-            events.append(InvestmentEvent(o.hour, a.name, "lease_signed", mw, retrofit))
+            events.append(InvestmentEvent(o.hour, a.name, "lease_signed", mw, build))
             for c, part in taken:
                 _retire(a, ledger, c, part, o.hour, events, for_ai=True)
             a.refresh_leases(o.hour)

@@ -26,10 +26,17 @@ class Lease:
     penalty_usd_per_mwh: float
     start_hour: int
     end_hour: int
+    escalator_per_year: float = 0.0  # the rent rises by this at every anniversary of the start
 
     @property
     def fee_usd_per_h(self) -> float:
+        """The first operating year's rent per hour (USD)."""
         return self.it_mw * self.fee_usd_per_mw_month / HOURS_PER_MONTH
+
+    def fee_usd_per_h_at(self, hour: int) -> float:
+        """The rent per hour at `hour` (USD): escalated at each whole year (8,760 h) since the start."""
+        years = max(hour - self.start_hour, 0) // 8760
+        return self.fee_usd_per_h * (1.0 + self.escalator_per_year) ** years if years else self.fee_usd_per_h
 
 
 @dataclass
@@ -44,7 +51,7 @@ class MinerState:
     """What a miner holds besides its fleet row: names, leases and GPUs on order."""
 
     cohort_models: list[str]
-    gpu_usd: float = 27_500.0  # price paid per GPU when the miner buys more
+    gpu_usd: float = 35_000.0  # price paid per GPU when the miner buys more
     leases: list[Lease] = field(default_factory=list)
     gpu_orders: list[GpuOrder] = field(default_factory=list)
 
@@ -120,7 +127,7 @@ class MinerAgent(CellAgent):
         f.firm_mw[r] = sum(c.facility_mw for c in firm)
         f.training_mw[r] = sum(c.facility_mw for c in running if c.kind == "training")
         total = f.firm_mw[r] + f.training_mw[r]
-        f.lease_fee_usd_per_h[r] = sum(c.fee_usd_per_h for c in running)
+        f.lease_fee_usd_per_h[r] = sum(c.fee_usd_per_h_at(hour) for c in running)
         f.lease_value_usd_per_mwh[r] = f.lease_fee_usd_per_h[r] / total if total else 0.0
         f.penalty_usd_per_mwh[r] = sum(c.facility_mw * c.penalty_usd_per_mwh for c in running) / total if total else 0.0
         f.sla_uptime[r] = sum(c.facility_mw * c.sla_uptime for c in firm) / f.firm_mw[r] if f.firm_mw[r] else 1.0

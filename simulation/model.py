@@ -391,7 +391,8 @@ class GridPivotModel(mesa.Model):
         btc_mined = won[:-1]
         settle_hour(f, self.ledger, s, dispatch.lmp_usd_per_mwh[f.bus], btc_mined, prev_training_mw, self.enrolled,
                     sc.demand_response.payment_usd_per_mwh, sc.investment.fixed_cost_usd_per_mw_month,
-                    sc.markets.ai.hosting.power == "passthrough", 1.0 / (24.0 * sc.finance.ebitda_memory_days))
+                    sc.markets.ai.hosting.power == "passthrough", 1.0 / (24.0 * sc.finance.ebitda_memory_days),
+                    1.0 - sc.markets.ai.hosting.noi_margin)
         self._track_four_cp(inputs)
         for (strategy, _), rows in zip(self.strategy_groups, self._group_rows):
             strategy.learn(f, rows, s)  # (a slice where the group's rows are contiguous: views, not copies)
@@ -551,7 +552,7 @@ def _opening_balance_sheet(specs: list[MinerSpec], sc: Scenario) -> Ledger:
         assets.append((r, s.gpu_units * s.gpu_usd, gpu_life_h, GPU, -1, 0, 0.0))
         assets.append((r, gpu_mw * inv.ai_site_capex_usd_per_mw, gpu_life_h, RETROFIT, -1, 0, 0.0))
         for lease in s.leases:
-            assets.append((r, lease.facility_mw * h.retrofit_usd_per_mw * (1 - h.tenant_capex_share),
+            assets.append((r, lease.it_mw * h.build_usd_per_it_mw * (1 - h.tenant_capex_share),
                            lease.end_hour - lease.start_hour, RETROFIT, -2, lease.start_hour, 0.0))
     owner, usd, life, kind, tag, start, age = zip(*assets)
     ledger.add_assets(owner, usd, life, kinds=kind, tags=tag, start_hours=start, age_hours=age)

@@ -158,7 +158,7 @@ for name, text, key in [
     ("miner-gpus-negative", "[[miners]]\nbus = 'M1'\ngpus = {units = -1}\n", "miners[0].gpus.units"),
     ("miners-not-array", "miners = 'x'\n", "miners"),
     ("difficulty-window", "[expectations]\ndifficulty_window_days = 5.0\n", "expectations.difficulty_window_days"),
-    ("hurdle-rate", "[finance]\nhurdle_rate_per_year = -1.0\n", "finance.hurdle_rate_per_year"),
+    ("risk-free-rate", "[finance]\nrisk_free_rate_per_year = -1.0\n", "finance.risk_free_rate_per_year"),
     ("hosting-power", "[markets.ai.hosting]\npower = 'tenant'\n", "markets.ai.hosting.power"),
     ("investment-period", "[investment]\nperiod_hours = 0\n", "investment.period_hours"),
     ("dr-share", "[demand_response]\nstress_demand_share = 2.0\n", "demand_response.stress_demand_share"),

@@ -12,7 +12,7 @@ from simulation.bitcoin.economics import expected_hashprice_path, scheduled_subs
 from simulation.bitcoin.history import difficulty_growth_per_year, load_chain_history
 from simulation.config import load_scenario
 from simulation.markets import HostingOffer
-from simulation.markets.finance import lending_capacity_usd, monthly_discount
+from simulation.markets.finance import lending_capacity_usd, monthly_discount, project_debt_usd
 from simulation.markets.valuation import (hash_margin_usd_per_mwh, hashing_value_usd_per_mw, hosting_value_usd_per_mw,
                                           own_gpu_value_usd_per_mw)
 from simulation.model import GridPivotModel
@@ -44,19 +44,24 @@ def test_hashing_hosting_and_own_gpu_values_by_hand():
     v = hashing_value_usd_per_mw(np.full(12, 50.0), 25.0, np.full(10, 40.0), 0.0)
     assert v == pytest.approx(12 * 730 * (50 / 24 * 1000 / 25 - 40))
     # hosting: 100,000 USD per IT MW-month at PUE 1.25 = 80,000 per facility MW-month, for 24
-    # months after a 6-month retrofit of 1.5 M USD/MW, undiscounted
+    # months after a 6-month build of 1.875 M USD per IT MW (1.5 M per facility MW), undiscounted
     h = hosting_value_usd_per_mw(fee_usd_per_it_mw_month=100_000.0, term_months=24, lead_months=6,
-                                 retrofit_usd_per_mw=1.5e6, rate_per_year=0.0, pue=1.25)
+                                 build_usd_per_it_mw=1.875e6, rate_per_year=0.0, pue=1.25)
     assert h == pytest.approx(24 * 80_000 - 1.5e6)
-    # the miner paying power at 40 USD/MWh; the tenant funding half the retrofit
+    # the miner paying power at 40 USD/MWh; the tenant funding half the build
     h2 = hosting_value_usd_per_mw(fee_usd_per_it_mw_month=100_000.0, term_months=24, lead_months=6,
-                                  retrofit_usd_per_mw=1.5e6, rate_per_year=0.0, pue=1.25, power_paid_by_miner=True,
+                                  build_usd_per_it_mw=1.875e6, rate_per_year=0.0, pue=1.25, power_paid_by_miner=True,
                                   power_usd_per_mwh=40.0, tenant_capex_share=0.5)
     assert h2 == pytest.approx(24 * (80_000 - 40 * 730) - 0.75e6)
     # discounted at 10 %/yr: each month's fee at (m + 0.5) / 12 years
     h3 = hosting_value_usd_per_mw(fee_usd_per_it_mw_month=100_000.0, term_months=12, lead_months=0,
-                                  retrofit_usd_per_mw=0.0, rate_per_year=0.10, pue=1.0)
+                                  build_usd_per_it_mw=0.0, rate_per_year=0.10, pue=1.0)
     assert h3 == pytest.approx(sum(100_000 * 1.1 ** (-(m + 0.5) / 12) for m in range(12)))
+    # a 3 % escalator from the first anniversary, an 85 % NOI margin: 12 months at 85,000, 12 at 87,550
+    h4 = hosting_value_usd_per_mw(fee_usd_per_it_mw_month=100_000.0, term_months=24, lead_months=0,
+                                  build_usd_per_it_mw=0.0, rate_per_year=0.0, pue=1.0, escalator_per_year=0.03,
+                                  noi_margin=0.85)
+    assert h4 == pytest.approx(12 * 85_000 + 12 * 87_550)
     # own GPUs: 588.2 GPUs per MW at 1.7 kW, 2 USD/GPU-h flat, 50 % utilised, 12 months, power 40
     g = own_gpu_value_usd_per_mw(price0_usd_per_gpu_hour=2.0, trend_per_year=0.0, utilisation=0.5, gpu_kw_all_in=1.7,
                                  gpu_usd=25_000.0, retrofit_usd_per_mw=1e6, lead_months=0, life_months=12,
@@ -101,10 +106,29 @@ def test_difficulty_growth_is_estimated_from_the_real_chain_before_the_decision(
         difficulty_growth_per_year(t, d, t[0], 365)
 
 
-def test_lending_capacity():
-    # 3 x 10 M EBITDA + half of a 40 M lease PV, less 25 M owed
-    assert lending_capacity_usd(10e6, 25e6, 3.0, 40e6, 0.5) == pytest.approx(25e6)
+def test_lending_capacity_and_project_debt_by_hand():
+    # corporate: 3 x 10 M EBITDA less 25 M owed
+    assert lending_capacity_usd(10e6, 25e6, 3.0) == pytest.approx(5e6)
     assert lending_capacity_usd(-5e6, 0.0, 3.0) == 0.0
+    # project debt on a 100 M build with 12 M of first-year NOI at 7 % over 12 years: a level
+    # payment of 8,760 i / (1 - (1 + i)^-N) = 0.12318 per USD a year (i = 0.07 / 8,760, N = 12 x
+    # 8,760), so DSCR 1.3 allows 12 / (1.3 x 0.12318) = 74.94 M, below 80 % of cost
+    i, n = 0.07 / 8760, 12 * 8760
+    a = 8760 * i / (1 - (1 + i) ** -n)
+    assert a == pytest.approx(0.12318, abs=1e-5)
+    assert project_debt_usd(100e6, 12e6, 0.07, 12, 0.8, 1.3) == pytest.approx(12e6 / (1.3 * a))
+    assert project_debt_usd(100e6, 12e6, 0.07, 12, 0.8, 1.3) == pytest.approx(74.94e6, rel=1e-3)
+    # a rich rent: the loan-to-cost cap binds
+    assert project_debt_usd(100e6, 20e6, 0.07, 12, 0.8, 1.3) == pytest.approx(80e6)
+    # the ledger repays a project loan by that level payment: after 12 years nothing is owed
+    led = Ledger(1, interest_rate_per_year=0.09, loan_years=5.0)
+    led.borrow(0, 1e6, years=12.0, rate_per_year=0.07, project=True)
+    assert led.debt_service_usd_per_h(0) == pytest.approx(1e6 * a / 8760)
+    paid = 0.0
+    for h in range(n):
+        _, interest, principal = led.book_hour(h)
+        paid += interest[0] + principal[0]
+    assert led.debt_of(0) == pytest.approx(0.0, abs=1e-3) and paid == pytest.approx(1e6 * a * 12)
 
 
 # -- offers against the best alternative --------------------------------------------------------
@@ -117,7 +141,8 @@ def _one_miner(strategy="profit_max", extra=()):
 
 def _outlook(m, hashprice=50.0, months=200, rate=0.0):
     sc = m.config
-    fin = type(sc.finance)(**{**sc.finance.__dict__, "hurdle_rate_per_year": rate})
+    fin = type(sc.finance)(**{**sc.finance.__dict__, "risk_free_rate_per_year": rate, "lease_spread_per_year": 0.0,
+                              "hashing_premium_per_year": 0.0, "own_gpu_premium_per_year": 0.0})
     return Outlook(hour=m.hour + 1, hashprice_path=np.full(months, hashprice), ai_price_usd_per_gpu_hour=2.0,
                    ai_trend_per_year=-0.5, ai_utilisation=0.7, cfg=sc.investment, fin=fin, hosting=sc.markets.ai.hosting)
 
@@ -147,8 +172,9 @@ def test_an_offer_below_the_best_alternative_is_refused_and_one_above_is_signed(
     h = o.hosting
     mw = 4.0 * h.pue
     hash_value, _ = hashing_block_value_usd(a, mw, 24, o, sample(0))
-    # the fee at which the lease is worth exactly what hashing those MW is (undiscounted, by hand)
-    fee0 = (hash_value / mw + h.retrofit_usd_per_mw) * h.pue / 24
+    # the fee at which the lease is worth exactly what hashing those MW is (undiscounted, by hand:
+    # 12 months at the fee, 12 escalated once, times the NOI margin, less the build)
+    fee0 = (hash_value / mw + h.build_usd_per_it_mw / h.pue) * h.pue / (h.noi_margin * 12 * (2 + h.escalator_per_year))
     assert hosting_offer_value_usd(_offer(fee0), o, 40.0) == pytest.approx(hash_value)
     asic_before = m.fleet.asic_mw_of(0).sum()
     refused = place_offers([_offer(fee0 * 0.98)], [a], m.ledger, o, sample)
@@ -161,7 +187,7 @@ def test_an_offer_below_the_best_alternative_is_refused_and_one_above_is_signed(
     assert lease.facility_mw == pytest.approx(mw) and lease.fee_usd_per_mw_month == pytest.approx(fee0 * 1.02)
     # the MW left hashing (whole machines, least efficient first) and the retrofit was paid
     assert asic_before - m.fleet.asic_mw_of(0).sum() == pytest.approx(mw, abs=0.01)
-    assert m.fleet.capex_usd[0] == pytest.approx(mw * h.retrofit_usd_per_mw)
+    assert m.fleet.capex_usd[0] == pytest.approx(4.0 * h.build_usd_per_it_mw)
     assert m.fleet.lease_mw[0] == pytest.approx(mw) and m.fleet.converting_mw[0] == pytest.approx(0.0)
 
 
@@ -184,11 +210,11 @@ def test_accepting_never_lowers_expected_value():
 
 
 def test_an_offer_beyond_the_miners_capital_is_refused():
-    m = _one_miner(extra=["finance.leverage_limit=0", "finance.lease_advance_share=0"])
+    m = _one_miner(extra=["finance.leverage_limit=0", "finance.project_loan_to_cost=0"])
     m.run_hours(24)
-    m.fleet.cash_usd[0] = 1e6  # a 5.2 MW retrofit costs 26 M
+    m.fleet.cash_usd[0] = 1e6  # a 4 MW-of-IT build costs 38 M
     a, o = m.agents[0], _outlook(m)
-    events = place_offers([_offer(400_000.0)], [a], m.ledger, o, lambda r: np.full(50, 40.0))
+    events = place_offers([_offer(600_000.0)], [a], m.ledger, o, lambda r: np.full(50, 40.0))
     assert [e.kind for e in events] == ["lease_unfunded", "offer_lapsed"]
     assert m.fleet.cash_usd[0] == 1e6 and m.ledger.debt_of(0) == pytest.approx(m.fleet.debt_usd[0])
 

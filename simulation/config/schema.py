@@ -95,14 +95,16 @@ class BtcPriceConfig(ConfigModel):
 class HostingConfig(ConfigModel):
     offers_per_month: float = _f(2.0, "hosting (colocation) lease offers from AI tenants reaching the grid's miners (a guess: a dozen public miners signed such leases in 2024-25)", "1/month", ge=0)
     mw_mean: float = _f(5.0, "mean critical IT load per offer (exponential sizes, >= 1 MW; a guess scaled to the grid's ~0.5 GW fleet, as 100-500 MW leases are to the largest miners' GW sites)", "MW", gt=0)
-    fee_usd_per_mw_month: float = _f(121_180.0, "take-or-pay fee per MW of contracted critical IT load per month (Core Scientific - CoreWeave SEC exhibit, Oct 2024: ~166 USD per MWh of capacity x 730 h)", "USD/MW/month", gt=0)
+    fee_usd_per_mw_month: float = _f(121_180.0, "take-or-pay rent per MW of contracted critical IT load per month in the first year of operation (121 USD per kW-month: Core Scientific - CoreWeave SEC exhibit, Oct 2024, ~3.5 B USD for 200 MW over 12 years; 2024-25 leases cluster at 120-160 USD per kW-month as contract value / term; docs/deal_terms.md)", "USD/MW/month", gt=0)
     fee_cv: float = _f(0.1, "spread of offered fees (log-normal coefficient of variation; a guess)", ge=0, le=2)
     fee_trend_per_year: float = _f(0.0, "relative drift of offered fees", "1/yr", ge=-1, le=5)
-    term_months: int = _f(144, "lease term (Core Scientific - CoreWeave: 12 years)", "months", ge=1, le=600)
-    lead_months: int = _f(18, "signing to operation: the retrofit (Core Scientific - CoreWeave: 18-24 months)", "months", ge=0, le=120)
-    retrofit_usd_per_mw: float = _f(5e6, "site retrofit the miner pays per facility MW (power, cooling, shell; public estimates of AI-grade sites range 3-15 M USD/MW: a guess in that range, and the result is sensitive to it)", "USD/MW", ge=0)
+    escalator_per_year: float = _f(0.03, "yearly rent escalator, applied at each anniversary of the start (filings: ~3 % in some 2024-25 leases; with it the nominal average over 12 years is ~141 USD per kW-month, inside the 120-160 cluster)", "1/yr", ge=0, le=0.2)
+    term_months: int = _f(144, "firm lease term (Core Scientific - CoreWeave: 12 years; filings 10-15 years; renewal options, often two or three of 5 years, are the tenant's and are not valued)", "months", ge=1, le=600)
+    lead_months: int = _f(18, "signing to operation: the build (filings: rent starts when each phase is delivered, 12-24 months after signing; Core Scientific - CoreWeave 18-24)", "months", ge=0, le=120)
+    build_usd_per_it_mw: float = _f(9.5e6, "what the miner pays to build a lease site per MW of critical IT load (shell, power, liquid cooling; the tenant buys the GPUs): listed miners report 8-11 M USD per MW of IT (2025), an industry guide ~11.7 M (9.3-15); the midpoint of the miners' range", "USD/MW", ge=0)
+    noi_margin: float = _f(0.85, "share of the rent left after the site's operating costs, power passed through (filings: NOI margins 80-90 %, triple-net or modified gross leases)", ge=0, le=1)
     tenant_capex_share: float = _f(0.0, "share of the retrofit the tenant funds", ge=0, le=1)
-    pue: float = _f(1.3, "facility MW per MW of critical IT load (air-cooled ~1.2-1.4)", ge=1, le=3)
+    pue: float = _f(1.3, "facility MW per MW of critical IT load (air-cooled ~1.2-1.4, liquid ~1.1; a retrofitted site's electrical and mechanical losses: a judgement inside that range)", ge=1, le=3)
     power: Literal["passthrough", "miner"] = _f("passthrough", "who pays the hosted load's power: passed through to the tenant, or paid by the miner out of the fee")
     approaches_per_offer: int = _f(3, "sites a tenant approaches per offer, largest free capacity first, before the offer lapses (a guess)", ge=1)
     sla_uptime: float = _f(0.999, "required uptime of hosted inference load (AI clients ~99.9 %+)", ge=0.5, le=1.0)
@@ -207,7 +209,7 @@ class AsicCohortConfig(ConfigModel):
 class GpuConfig(ConfigModel):
     units: int = _f(0, "GPUs installed", ge=0)
     kw_per_gpu: float = _f(1.7, "all-in facility power per GPU (H100 ~1.3 kW x PUE 1.3)", "kW", gt=0)
-    usd_per_gpu: float = _f(27_500.0, "purchase price per GPU", "USD", gt=0)
+    usd_per_gpu: float = _f(35_000.0, "purchase price per GPU (H100/H200 ~30-40 k USD in 2024, filings)", "USD", gt=0)
 
 
 class LeaseConfig(ConfigModel):
@@ -265,7 +267,7 @@ class PopulationConfig(ConfigModel):
 
 class InvestmentConfig(ConfigModel):
     period_hours: int = _f(168, "how often miners revisit their fleet (weekly)", "h", ge=1)
-    ai_site_capex_usd_per_mw: float = _f(5e6, "retrofit of a site for own GPUs (electrical, cooling; public estimates 3-15 M USD/MW: a guess)", "USD/MW", ge=0)
+    ai_site_capex_usd_per_mw: float = _f(7.3e6, "build of a site for own GPUs per facility MW (shell, power, liquid cooling): the lease build, 9.5 M USD per MW of IT (listed miners 8-11 M, 2025), at PUE 1.3", "USD/MW", ge=0)
     gpu_lead_time_weeks: int = _f(16, "weeks from order to GPUs running", "weeks", ge=0)
     gpu_life_years: float = _f(5.0, "GPU economic life (depreciation and the own-GPU valuation horizon)", "yr", gt=0)
     convert_step_mw: float = _f(5.0, "facility MW converted from ASICs to own GPUs per decision", "MW", gt=0)
@@ -277,15 +279,34 @@ class InvestmentConfig(ConfigModel):
 
 
 class FinanceConfig(ConfigModel):
-    hurdle_rate_per_year: float = _f(0.12, "owner's required return: the discount rate of every investment decision (a guess for a volatile sector)", "1/yr", gt=-1, le=2)
-    interest_rate_per_year: float = _f(0.09, "interest on debt (a guess: miners' 2024 loans and converts ranged widely)", "1/yr", ge=0, le=2)
-    loan_years: float = _f(5.0, "loans are repaid in equal instalments over this", "yr", gt=0)
-    down_payment_share: float = _f(0.2, "share of capex paid from cash; the rest is borrowed within the lending limit (a lease retrofit is project-financed: no down payment within the limit)", ge=0, le=1)
-    leverage_limit: float = _f(3.0, "lending limit: debt <= this x trailing EBITDA (a typical leverage covenant; a guess)", ge=0)
-    lease_advance_share: float = _f(0.7, "lenders also advance this share of the present value of signed take-or-pay lease fees (project finance against a creditworthy tenant; a guess)", ge=0, le=1)
+    risk_free_rate_per_year: float = _f(0.045, "the rate of a riskless cash flow (US Treasury yields ~4-5 % through 2024)", "1/yr", ge=-0.5, le=1)
+    lease_spread_per_year: float = _f(0.025, "a contracted, guaranteed lease rent's spread over the risk-free rate: the tenant's credit (often a hyperscaler backstop) plus single-site and delivery risk; also the project debt's spread (filings: investment-grade-like spreads; a judgement)", "1/yr", ge=0, le=1)
+    hashing_premium_per_year: float = _f(0.075, "hashing's risk premium over the risk-free rate, for BTC price and hashprice risk (a judgement: BTC's beta to equities ~1.3 x an equity premium ~5.5 %; with the risk-free rate, the 12 % hurdle the model used for every use before)", "1/yr", ge=0, le=1)
+    own_gpu_premium_per_year: float = _f(0.085, "an own-GPU cloud's risk premium, for GPU-hour price and utilisation risk (a judgement: GPU-hour prices fell from ~8 to ~2-3 USD in two years; an AI-cloud beta ~1.5 x 5.5 %)", "1/yr", ge=0, le=1)
+    interest_rate_per_year: float = _f(0.09, "interest on corporate debt (a guess: miners' 2024 loans and converts ranged widely)", "1/yr", ge=0, le=2)
+    loan_years: float = _f(5.0, "corporate loans are repaid in equal instalments over this", "yr", gt=0)
+    down_payment_share: float = _f(0.2, "share of capex paid from cash; the rest is borrowed within the corporate lending limit", ge=0, le=1)
+    leverage_limit: float = _f(3.0, "corporate lending limit: debt <= this x trailing EBITDA after project debt service (a typical leverage covenant; a guess)", ge=0)
+    project_loan_to_cost: float = _f(0.8, "a lease build's project debt: at most this share of the build (filings: up to 80-85 % of cost against the contracted rent)", ge=0, le=1)
+    project_dscr: float = _f(1.3, "... and at most what the lease's first-year NOI covers this many times (debt-service coverage ratio; contracted infrastructure debt is typically sized at 1.2-1.4: a judgement); repaid over the term at the lease rate", gt=0, le=5)
     initial_debt_share: float = _f(0.3, "debt at the start as a share of the starting hardware and retrofit book value (a guess)", ge=0, le=1)
     ebitda_memory_days: float = _f(90.0, "memory of the trailing EBITDA a lender looks at", "d", gt=0)
-    reserve_months: float = _f(6.0, "cash a miner keeps after any capex: months of fixed costs and debt service (a guess)", "months", ge=0)
+    reserve_months: float = _f(6.0, "cash a miner keeps after any capex: months of fixed costs and corporate debt service (a guess)", "months", ge=0)
+
+    @property
+    def hashing_rate_per_year(self) -> float:
+        """Discount rate of hashing's cash flows (and of new ASICs): risk-free + hashing premium."""
+        return self.risk_free_rate_per_year + self.hashing_premium_per_year
+
+    @property
+    def lease_rate_per_year(self) -> float:
+        """Discount rate of a contracted lease rent, and the project debt's interest: risk-free + spread."""
+        return self.risk_free_rate_per_year + self.lease_spread_per_year
+
+    @property
+    def own_gpu_rate_per_year(self) -> float:
+        """Discount rate of an own-GPU cloud's cash flows: risk-free + own-GPU premium."""
+        return self.risk_free_rate_per_year + self.own_gpu_premium_per_year
 
 
 class ExpectationsConfig(ConfigModel):
@@ -341,7 +362,7 @@ class Scenario(ConfigModel):
     population: PopulationConfig = _sub(PopulationConfig, "generated miners")
     miners: list[MinerConfig] = _list("explicit miners (in addition to the generated population)")
     investment: InvestmentConfig = _sub(InvestmentConfig, "the slow clock: fleets, GPUs, leases, exits")
-    finance: FinanceConfig = _sub(FinanceConfig, "hurdle rate, debt and the lending limit")
+    finance: FinanceConfig = _sub(FinanceConfig, "discount rates by risk, debt, project finance and the lending limit")
     expectations: ExpectationsConfig = _sub(ExpectationsConfig, "what miners expect when they value a MW over years")
     demand_response: DemandResponseConfig = _sub(DemandResponseConfig, "demand response and 4CP")
     security: SecurityConfig = _sub(SecurityConfig, "costing a majority attack")

@@ -1,6 +1,7 @@
 """What one megawatt of a mining site is worth over a horizon in each of its three uses, as a
-present value at the owner's hurdle rate (USD per facility MW). Pure numpy; the miners'
-investment rule (`agents/investment.py`) compares them.
+present value (USD per facility MW) at the rate of that use's own risk (the caller passes it:
+`FinanceConfig.hashing_rate_per_year`, `lease_rate_per_year`, `own_gpu_rate_per_year`). Pure
+numpy; the miners' investment rule (`agents/investment.py`) compares them.
 
 - **hashing** on a block of ASICs: every hour the block hashes when its hash value beats the
   power price and curtails otherwise, so a month earns E_p[max(v_m - p, 0)] per MWh over the
@@ -8,9 +9,9 @@ investment rule (`agents/investment.py`) compares them.
   difficulty growth, martingale BTC price). The site may also swap in the newest ASIC when that
   pays better net of its capital cost.
 - **hosting lease** (colocation, the Core Scientific - CoreWeave model): the tenant owns the GPUs;
-  the miner pays the retrofit now, is paid a take-or-pay fee per MW of critical IT load per month
-  from the end of the lead time for the term, and power is passed through to the tenant (or paid
-  by the miner, a config choice).
+  the miner pays the build now, is paid a take-or-pay rent per MW of critical IT load per month
+  (escalated yearly) from the end of the lead time for the term, keeps its NOI margin of it, and
+  power is passed through to the tenant (or paid by the miner, a config choice).
 - **own-GPU AI cloud**: GPUs plus retrofit now; GPU-hours sold at a price that follows the AI
   market's trend, at a utilisation, less power, for the GPUs' life.
 
@@ -111,26 +112,35 @@ def hashing_value_usd_per_mw(hashprice_path_usd_per_ph_day, j_per_th: float, pow
                         new_life_years).at(power_sample_usd_per_mwh)
 
 
+def lease_rent_usd_per_month(fee_usd_per_month: float, term_months: int, escalator_per_year: float = 0.0) -> np.ndarray:
+    """Rent in each month of a lease's term: the first year's rent, raised by the escalator at
+    every anniversary of the start (fee x (1 + e)^floor(k / 12) in operating month k)."""
+    k = np.arange(int(term_months))
+    return fee_usd_per_month * (1.0 + escalator_per_year) ** (k // 12)
+
+
 def hosting_value_usd_per_mw(*, fee_usd_per_it_mw_month: float, term_months: int, lead_months: int,
-                             retrofit_usd_per_mw: float, rate_per_year: float, pue: float = 1.3,
+                             build_usd_per_it_mw: float, rate_per_year: float, pue: float = 1.3,
+                             escalator_per_year: float = 0.0, noi_margin: float = 1.0,
                              power_paid_by_miner: bool = False, power_usd_per_mwh: float = 0.0,
                              tenant_capex_share: float = 0.0) -> float:
-    """Present value (USD per facility MW) of a take-or-pay hosting lease: the fee per MW of
-    critical IT load (a facility MW carries 1/PUE of IT load) from month `lead_months` for
-    `term_months`, less the retrofit paid now (the tenant's share aside), less power at
-    `power_usd_per_mwh` when the miner pays it."""
+    """Present value (USD per facility MW) of a take-or-pay hosting lease: from month `lead_months`
+    for `term_months`, the rent per MW of critical IT load (escalated yearly; a facility MW
+    carries 1/PUE of IT load) times the NOI margin (what is left after the site's operating
+    costs), less power at `power_usd_per_mwh` when the miner pays it; less the build paid now
+    (per MW of IT, the tenant's share aside). Discount at the rate of the lease's risk: a
+    contracted, guaranteed rent is worth about what the tenant's lenders pay for it.
+
+        V = sum_k rent_k x NOI / PUE x d(lead + k) - build x (1 - tenant share) / PUE
+    """
     months = int(lead_months) + int(term_months)
     disc = monthly_discount(months, rate_per_year)
     cash = np.zeros(months)
-    cash[int(lead_months):] = fee_usd_per_it_mw_month / pue
+    cash[int(lead_months):] = lease_rent_usd_per_month(fee_usd_per_it_mw_month, term_months,
+                                                       escalator_per_year) * noi_margin / pue
     if power_paid_by_miner:
         cash[int(lead_months):] -= power_usd_per_mwh * HOURS_PER_MONTH
-    return float(disc @ cash) - retrofit_usd_per_mw * (1.0 - tenant_capex_share)
-
-
-def contracted_fees_pv_usd(fee_usd_per_month: float, months_left: int, rate_per_year: float) -> float:
-    """Present value of the fees still due on a lease (USD): what a lender advances against."""
-    return float(monthly_discount(max(int(months_left), 0), rate_per_year).sum() * fee_usd_per_month)
+    return float(disc @ cash) - build_usd_per_it_mw / pue * (1.0 - tenant_capex_share)
 
 
 def own_gpu_value_usd_per_mw(*, price0_usd_per_gpu_hour: float, trend_per_year: float, utilisation: float,
