@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from simulation.analysis import causes, pivot
-from simulation.markets.tenant_demand import (TenantDemand, capex_busd_per_year, grid_wait_years,
+from simulation.markets.tenant_demand import (TenantDemand, capex_busd_per_year, first_year_rent_usd_per_mw_month,
+                                              grid_wait_years,
                                               greenfield_rent_usd_per_mw_month, site_fee_usd_per_mw_month,
                                               split_request)
 
@@ -63,6 +64,15 @@ def test_site_fee_is_greenfield_rent_plus_a_share_of_time_to_power():
     assert site_fee_usd_per_mw_month(116_765.0, 650_000.0, 2.5, 1.5, 0.08, 0.5) > f
 
 
+def test_first_year_rent_of_an_escalating_lease_is_worth_the_level_rent():
+    f1 = first_year_rent_usd_per_mw_month(130_000.0, 0.08, 0.03, 144)
+    m = np.arange(1, 145)
+    d = 1.08 ** (-m / 12)
+    assert (f1 * 1.03 ** ((m - 1) // 12) * d).sum() == pytest.approx((130_000.0 * d).sum())
+    assert 105_000 < f1 < 130_000    # lower than the level rent, by ~half the escalation over the term
+    assert first_year_rent_usd_per_mw_month(130_000.0, 0.08, 0.0, 144) == pytest.approx(130_000.0)
+
+
 def test_split_request_fills_the_largest_sites_first():
     assert split_request(150.0, [40.0, 100.0, 10.0, 5.0], 3, 1.0) == [100.0, 40.0, 10.0]
     assert split_request(120.0, [40.0, 100.0, 10.0], 3, 1.0) == [100.0, 20.0]
@@ -79,7 +89,7 @@ def _demand(flat: bool, seed: int = 7, reach: float = 0.5) -> TenantDemand:
         greenfield_build_usd_per_it_mw=9.3e6, developer_rate_per_year=0.08, noi_margin=0.85,
         margin_ref_usd_per_mw_month=400_000.0, capex_ref_busd=230.0, margin_elasticity=1.0, miner_share=0.5,
         term_months=144, lead_months=18, training_share=0.3, sla_uptime=0.999, penalty_usd_per_mwh=500.0,
-        min_part_it_mw=1.0, rng=np.random.default_rng(seed))
+        min_part_it_mw=1.0, escalator_per_year=0.03, rng=np.random.default_rng(seed))
 
 
 def test_requests_follow_the_demand_path_with_common_random_numbers():
