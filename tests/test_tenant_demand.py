@@ -166,3 +166,29 @@ def test_causes_contrasts_by_hand():
     assert row["mean"] == 50.0 and row["n"] == 2 and row["seeds_positive"] == 2
     # t(0.975, 1) = 12.706: half-width 12.706 x sd(80, 20) / sqrt(2) = 12.706 x 30
     assert row["ci_high"] - row["mean"] == pytest.approx(12.7062 * 30.0, rel=1e-4)
+
+
+def test_a_run_with_tenants_logs_each_signed_lease_with_its_date_and_it_mw(tmp_path):
+    import datetime as dt
+
+    from simulation.config import load_scenario
+    from simulation.output import read_run
+    from simulation.runner import run_scenario
+
+    out = tmp_path / "run"
+    # rich tenants (a margin of 2 M USD per MW of IT a month, all of the time value to the miner), so leases sign
+    sc = load_scenario(None, ["run.hours=900", "markets.ai.tenants.enabled=true", "markets.ai.tenants.reach_share=1.0",
+                              "markets.ai.tenants.size_median_it_mw=40.0", "markets.ai.tenants.margin_usd_per_it_mw_month=2e6",
+                              "markets.ai.tenants.miner_share=1.0", "run.agent_log=none", "run.bus_log=none"])
+    run_scenario(sc, out, progress=False)
+    t = read_run(out)
+    leases, inv, info = t["leases"], t["investments"], t["miner_info"]
+    assert len(leases) >= 2
+    for r in leases.itertuples():
+        assert r.date == dt.datetime.fromtimestamp(r.unix_time, dt.timezone.utc).strftime("%Y-%m-%d")
+        assert r.facility_mw == pytest.approx(r.it_mw * 1.3)
+        assert r.it_mw <= info.loc[info["name"] == r.miner, "interconnect_mw"].iloc[0] / 1.3 + 1e-9
+        assert r.lead_months == pytest.approx(18.0, abs=0.01) and r.fee_usd_per_it_mw_month > 100_000
+    signed = inv[inv["kind"] == "lease_signed"]
+    assert sorted(signed["mw"].round(6)) == sorted(leases["facility_mw"].round(6))
+    assert (signed["hour"].to_numpy() == leases["hour"].to_numpy()).all()
