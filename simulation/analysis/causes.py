@@ -39,16 +39,20 @@ def is_factorial(df: pd.DataFrame) -> bool:
             and set(df[DEMAND].dropna()) == {"capex", "flat"})
 
 
-def run_outcomes(folder: Path, df: pd.DataFrame) -> pd.DataFrame:
-    """One row per ok run: replication, arm and the OUTCOMES (from its tables and batch row)."""
-    from simulation.analysis.pivot import CALIBRATION_END
+def run_outcomes(folder: Path, df: pd.DataFrame, quarterly: dict | None = None) -> pd.DataFrame:
+    """One row per ok run: replication, arm and the OUTCOMES (from its tables and batch row);
+    `quarterly`, if given, receives each run's `pivot.quarterly_table` by (halving, demand, replication)."""
+    from simulation.analysis.pivot import CALIBRATION_END, quarterly_table
     from simulation.output import read_run
 
     cut = CALIBRATION_END.timestamp()
     rows = []
     for _, r in df[df["status"] == "ok"].iterrows():
-        t = read_run(Path(folder) / "runs" / r["run_id"], columns={"hourly": ["hour"]})
+        t = read_run(Path(folder) / "runs" / r["run_id"], columns={"hourly": ["hour", "unix_time"]})
         leases = t.get("leases")
+        if quarterly is not None:
+            fleet = float(t["miner_info"]["interconnect_mw"].sum()) if "miner_info" in t else float("nan")
+            quarterly[(bool(r[HALVING]), str(r[DEMAND]), int(r["replication"]))] = quarterly_table(leases, t["hourly"], fleet)
         it = leases["it_mw"].to_numpy() if leases is not None else np.zeros(0)
         when = leases["unix_time"].to_numpy() if leases is not None else np.zeros(0)
         rows.append({"replication": int(r["replication"]), "halving": bool(r[HALVING]), "demand": str(r[DEMAND]),
@@ -98,8 +102,23 @@ def _cell(m, lo, hi) -> str:
     return "-" if not math.isfinite(m) else (f(m) if not math.isfinite(lo) else f"{f(m)} [{f(lo)}, {f(hi)}]")
 
 
+def quarterly_band(quarterly: dict, halving: bool, demand: str) -> pd.DataFrame:
+    """Per quarter, over one arm's seeds: cumulative IT MW signed (mean, min, max) and its share of
+    the fleet (mean), next to the real calibration-window deals."""
+    tables = [t for (h, d, _), t in quarterly.items() if h == halving and d == demand]
+    if not tables:
+        return pd.DataFrame()
+    long = pd.concat(tables)
+    g = long.groupby("quarter", sort=True)
+    return pd.DataFrame({"seeds": g.size(), "cumulative_it_mw_mean": g["cumulative_it_mw"].mean(),
+                         "min": g["cumulative_it_mw"].min(), "max": g["cumulative_it_mw"].max(),
+                         "share_of_fleet_mean": g["share_of_fleet"].mean(), "period": g["period"].first(),
+                         "real_cumulative_it_mw": g["real_cumulative_it_mw"].first()}).reset_index()
+
+
 def report(folder: Path, df: pd.DataFrame) -> str:
-    runs = run_outcomes(folder, df)
+    quarterly: dict = {}
+    runs = run_outcomes(folder, df, quarterly)
     if not len(runs):
         return "causes: no successful runs"
     table = effects_table(runs)
@@ -113,6 +132,17 @@ def report(folder: Path, df: pd.DataFrame) -> str:
         show = pd.DataFrame({"contrast": g["contrast"], "mean [95 % CI]": [_cell(*x) for x in zip(g["mean"], g["ci_low"], g["ci_high"])],
                              "seeds > 0": [f"{p}/{n}" for p, n in zip(g["seeds_positive"], g["n"])]})
         parts.append(head + "\n" + show.to_string(index=False))
+    for arm in ((True, "capex"), (True, "flat"), (False, "capex"), (False, "flat")):
+        band = quarterly_band(quarterly, *arm)
+        if len(band):
+            band.to_csv(Path(folder) / f"quarterly_{'halving' if arm[0] else 'no_halving'}_{arm[1]}.csv", index=False)
+            if arm == (True, "capex"):
+                show = band.copy()
+                show["share_of_fleet_mean"] = show["share_of_fleet_mean"].map(lambda x: f"{100 * x:.1f} %")
+                show["real_cumulative_it_mw"] = show["real_cumulative_it_mw"].map(
+                    lambda x: "" if not np.isfinite(x) else f"{x:,.0f}")
+                parts.append("cumulative IT MW signed by quarter, halving on and 2024-25 demand (the backtest's arm), "
+                             "over seeds:\n" + show.to_string(index=False, float_format=lambda x: f"{x:,.0f}"))
     per_seed = contrasts(runs, "signed_it_mw")
     if len(per_seed):
         parts.append("signed IT MW per seed:\n" + per_seed.to_string(float_format=lambda x: f"{x:,.1f}"))

@@ -111,7 +111,7 @@ def write_figure(path: Path, table: pd.DataFrame, title: str) -> Path:
     import matplotlib.pyplot as plt
 
     x = np.arange(len(table))
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
     ax.bar(x, table["signed_it_mw"], color="tab:blue", alpha=0.45, label="model: IT MW signed in the quarter")
     ax.plot(x, table["cumulative_it_mw"], color="tab:blue", marker="o", ms=3, lw=1.4, label="model: cumulative IT MW")
     real = table["real_cumulative_it_mw"].to_numpy(float)
@@ -130,7 +130,7 @@ def write_figure(path: Path, table: pd.DataFrame, title: str) -> Path:
     ax2.set_ylim(bottom=0)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left")
+    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -115,6 +115,8 @@ def plan(folder: Path, sweep: Sweep, head_of) -> tuple[dict[str, dict], list[Run
                 continue
         row_path.unlink(missing_ok=True)
         todo.append(spec)
+    if sweep.common_seeds:  # paired arms first: replication by replication, so a cut-short batch has whole pairs
+        todo.sort(key=lambda s: (s.replication, s.point))
     return done, todo
 
 
