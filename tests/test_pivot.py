@@ -7,12 +7,14 @@ import numpy as np
 import pytest
 
 from agents.balance_sheet import ASIC, Ledger
-from agents.investment import Outlook, hashing_block_value_usd, hosting_offer_value_usd, place_offers
+from agents.investment import (Outlook, hashing_block_value_usd, hosting_offer_value_usd, lease_project_debt_usd,
+                               place_offers)
+from simulation.bitcoin import bits_to_difficulty
 from simulation.bitcoin.economics import expected_hashprice_path, scheduled_subsidy_btc
 from simulation.bitcoin.history import difficulty_growth_per_year, load_chain_history
 from simulation.config import load_scenario
 from simulation.markets import HostingOffer
-from simulation.markets.finance import lending_capacity_usd, monthly_discount, project_debt_usd
+from simulation.markets.finance import annuity_usd_per_year, lending_capacity_usd, monthly_discount, project_debt_usd
 from simulation.markets.valuation import (hash_margin_usd_per_mwh, hashing_value_usd_per_mw, hosting_value_usd_per_mw,
                                           own_gpu_value_usd_per_mw)
 from simulation.model import GridPivotModel
@@ -335,3 +337,171 @@ def test_the_review_screen_only_skips_miners_the_rules_leave_alone(monkeypatch, 
         assert np.array_equal(getattr(screened.fleet, name), getattr(unscreened.fleet, name)), name
     assert np.array_equal(screened.ledger.a_book, unscreened.ledger.a_book)
     assert np.array_equal(screened.ledger.l_balance, unscreened.ledger.l_balance)
+
+
+# -- each use at the filings' terms, by hand, at the start of 2024 --------------------------------
+#: the first retarget of 2024 (block 824,544, 2024-01-06; configs/texas_2024.toml) and its market
+START_2024 = dict(height=824_544, time=1_704_501_692, bits=0x1703D869, btc_usd=44_000.0, fees_btc=0.3,
+                  gpu_usd_per_h=5.9, gpu_trend=-0.58)
+POWER_USD_PER_MWH = 35.0  # a flat power price (the synthetic grid's typical LMP)
+
+
+def _defaults():
+    sc = load_scenario(None)
+    return sc.markets.ai.hosting, sc.finance, sc.investment
+
+
+def test_a_lease_at_the_filings_terms_with_project_debt_by_hand():
+    """The default lease (121 USD/kW-month first year, +3 %/yr, 12 years after 18 months, NOI 85 %,
+    build 9.5 M USD per MW of IT, PUE 1.3) at the lease rate (4.5 % + 2.5 %), and the same lease
+    at hashing's rate (4.5 % + 7.5 %): the price of risk, ~2.2 M USD per facility MW."""
+    h, fin, _ = _defaults()
+    assert (h.fee_usd_per_mw_month, h.escalator_per_year, h.term_months, h.lead_months, h.build_usd_per_it_mw,
+            h.noi_margin, h.pue) == (121_180.0, 0.03, 144, 18, 9.5e6, 0.85, 1.3)
+    assert fin.lease_rate_per_year == pytest.approx(0.07) and fin.hashing_rate_per_year == pytest.approx(0.12)
+
+    def by_hand(rate):
+        pv = sum(121_180 * 1.03 ** (k // 12) * 0.85 / 1.3 * (1 + rate) ** (-(18 + k + 0.5) / 12) for k in range(144))
+        return pv - 9.5e6 / 1.3
+
+    kw = dict(fee_usd_per_it_mw_month=121_180.0, term_months=144, lead_months=18, build_usd_per_it_mw=9.5e6, pue=1.3,
+              escalator_per_year=0.03, noi_margin=0.85)
+    at_lease_rate = hosting_value_usd_per_mw(**kw, rate_per_year=fin.lease_rate_per_year)
+    at_hashing_rate = hosting_value_usd_per_mw(**kw, rate_per_year=fin.hashing_rate_per_year)
+    assert at_lease_rate == pytest.approx(by_hand(0.07)) and at_hashing_rate == pytest.approx(by_hand(0.12))
+    assert at_lease_rate / 1e6 == pytest.approx(0.845, abs=0.001)
+    assert at_hashing_rate / 1e6 == pytest.approx(-1.324, abs=0.001)
+    # project debt: first-year NOI 121,180 x 12 x 0.85 = 1.236 M per IT MW covers a level 12-year
+    # payment at 7 % (0.12318 per USD a year) 1.3 times over for 7.72 M: the 80 % cap (7.6 M) binds
+    noi = 121_180 * 12 * 0.85
+    assert noi / (1.3 * 0.123177) == pytest.approx(7.719e6, rel=1e-3)
+    offer = HostingOffer(it_mw=10.0, fee_usd_per_mw_month=121_180.0, kind="inference", sla_uptime=0.999,
+                         penalty_usd_per_mwh=500.0, term_months=144, lead_months=18)
+    sc = load_scenario(None)
+    o = Outlook(hour=0, hashprice_path=np.zeros(1), ai_price_usd_per_gpu_hour=2.0, ai_trend_per_year=0.0,
+                ai_utilisation=0.7, cfg=sc.investment, fin=sc.finance, hosting=sc.markets.ai.hosting)
+    assert lease_project_debt_usd(offer, o) == pytest.approx(10 * 0.8 * 9.5e6)   # 76 M; the miner's equity 19 M
+    assert hosting_offer_value_usd(offer, o, 0.0) == pytest.approx(13 * at_lease_rate)
+
+
+def _hashprice_2024(months):
+    chain = load_chain_history()
+    g = difficulty_growth_per_year(chain.time_unix, chain.difficulty, START_2024["time"], 365)
+    d = bits_to_difficulty(START_2024["bits"])
+    path = expected_hashprice_path(months, btc_price_usd=START_2024["btc_usd"], fees_btc_per_block=START_2024["fees_btc"],
+                                   difficulty=d, height=START_2024["height"], difficulty_growth_per_year=g)
+    return path, g, d
+
+
+def test_hashing_the_same_mw_at_2024_hashprice_on_the_median_asic_by_hand():
+    """The default fleet's median ASIC (its main models: 25 % S19 Pro, then 30 % S19 XP: the median
+    is an S19 XP, 21.5 J/TH) hashing a facility MW over the lease's 162 months from 2024-01-06, at
+    hashing's rate, power at a flat 35 USD/MWh, with the option of the newest ASIC (S21 XP) net
+    of its price; worth less than the lease at the lease rate, more than the lease at its own."""
+    from agents.hardware import ASIC_MODELS, NEWEST_ASIC
+
+    h, fin, inv = _defaults()
+    shares = load_scenario(None).population.asic_models
+    cumulative = np.cumsum([shares[k] for k in ("S19 Pro", "S19 XP", "S21", "S21 XP")])
+    assert cumulative[0] < 0.5 <= cumulative[1]  # the median is an S19 XP
+    path, g, d = _hashprice_2024(162)
+    r = fin.hashing_rate_per_year
+    new = ASIC_MODELS[NEWEST_ASIC]
+    capex = new.usd_per_th * 1e6 / new.j_per_th  # 20 USD/TH at 13.5 J/TH: 1.48 M USD/MW
+    capital = annuity_usd_per_year(capex, r, inv.asic_life_years) / 8760  # USD/MWh
+    total = 0.0
+    for m in range(162):
+        t = (m + 0.5) / 12
+        height = START_2024["height"] + math.floor((m + 0.5) * 365.25 / 12 * 144)
+        subsidy = 6.25 if height < 840_000 else 3.125 if height < 1_050_000 else 1.5625
+        hashprice = 44_000 * (subsidy + 0.3) * 1e15 * 86_400 / (d * math.exp(g * t) * 2 ** 32)
+        own = max(hashprice * 1000 / 24 / 21.5 - 35.0, 0.0)
+        newest = max(hashprice * 1000 / 24 / 13.5 - 35.0, 0.0) - capital
+        total += max(own, newest) * 730 * (1 + r) ** (-t)
+    value = hashing_value_usd_per_mw(path, 21.5, np.full(24, 35.0), r, 13.5, capex, inv.asic_life_years)
+    assert value == pytest.approx(total)
+    assert value / 1e6 == pytest.approx(0.464, abs=0.001)
+    lease = dict(fee_usd_per_it_mw_month=121_180.0, term_months=144, lead_months=18, build_usd_per_it_mw=9.5e6,
+                 pue=1.3, escalator_per_year=0.03, noi_margin=0.85)
+    assert (hosting_value_usd_per_mw(**lease, rate_per_year=fin.hashing_rate_per_year) < value
+            < hosting_value_usd_per_mw(**lease, rate_per_year=fin.lease_rate_per_year))
+
+
+def test_an_own_gpu_cloud_at_2024_terms_by_hand():
+    """Own GPUs on a facility MW from 2024-01-06: 35 k USD H100s at 1.7 kW all-in (588 per MW),
+    GPU-hours at 5.9 USD falling 58 %/yr (log), 70 % utilised, 4 months to deliver, 5 years,
+    the site built at 7.3 M USD/MW, power 35 USD/MWh, at the own-GPU rate (4.5 % + 8.5 %)."""
+    h, fin, inv = _defaults()
+    assert (inv.ai_site_capex_usd_per_mw, load_scenario(None).miners == [], fin.own_gpu_rate_per_year) == \
+        (7.3e6, True, pytest.approx(0.13))
+    r, gpus = 0.13, 1000 / 1.7
+    lead = round(inv.gpu_lead_time_weeks * 7 / 30.44)
+    assert lead == 4
+    total = sum((5.9 * math.exp(-0.58 * (m + 0.5) / 12) * gpus - 35.0) * 0.7 * 730 * (1 + r) ** (-(m + 0.5) / 12)
+                for m in range(lead, lead + 60))
+    total -= gpus * 35_000 + 7.3e6
+    value = own_gpu_value_usd_per_mw(price0_usd_per_gpu_hour=5.9, trend_per_year=-0.58, utilisation=0.7,
+                                     gpu_kw_all_in=1.7, gpu_usd=35_000.0, retrofit_usd_per_mw=7.3e6, lead_months=lead,
+                                     life_months=60, rate_per_year=r, power_usd_per_mwh=35.0)
+    assert value == pytest.approx(total)
+    assert value / 1e6 == pytest.approx(-5.397, abs=0.001)
+
+
+# -- only feasible alternatives -----------------------------------------------------------------
+@pytest.mark.parametrize("cash_usd", [2e6, 5e6, 1e7, 2e7, 6e7, 1.5e8, 4e8])
+def test_an_alternative_the_miner_cannot_fund_never_causes_a_refusal(cash_usd):
+    """An AI builder for which own GPUs are worth far more than the lease (GPU-hours at 12 USD): a
+    lease it refuses for them is one whose GPUs it then orders at once; short of the cash for a
+    conversion step, it signs the lease (better than hashing) instead of pointing to GPUs it cannot buy."""
+    from agents.investment import _convert_to_own_gpus, best_alternative_usd, own_gpu_value_usd_per_mw_at
+
+    m = _one_miner("ai_host", extra=["finance.leverage_limit=0"])
+    m.run_hours(24)
+    m.fleet.cash_usd[0] = cash_usd
+    a = m.agents[0]
+    o = _outlook(m, rate=0.05)
+    o = Outlook(**{**{k: getattr(o, k) for k in ("hour", "hashprice_path", "ai_utilisation", "cfg", "fin", "hosting")},
+                   "ai_price_usd_per_gpu_hour": 12.0, "ai_trend_per_year": 0.0})
+    sample = lambda row: np.full(50, 40.0)  # noqa: E731
+    offer = _offer(300_000.0, it_mw=4.0, term=60)
+    mw = offer.it_mw * o.hosting.pue
+    hash_value, _ = hashing_block_value_usd(a, mw, 60, o, sample(0), m.ledger)
+    lease_value = hosting_offer_value_usd(offer, o, 40.0)
+    assert own_gpu_value_usd_per_mw_at(a, o, 40.0) * mw > lease_value > hash_value  # GPUs > lease > hashing
+    alternative, _ = best_alternative_usd(a, m.ledger, mw, 60, o, sample(0), 40.0)
+    events = place_offers([offer], [a], m.ledger, o, sample)
+    kinds = [e.kind for e in events]
+    if "lease_refused" in kinds:
+        assert alternative > lease_value
+        assert [e.kind for e in _convert_to_own_gpus(a, m.ledger, o, sample(0), 40.0)][:1] == ["gpu_order"]
+    else:
+        assert alternative == pytest.approx(hash_value) and kinds[0] in ("lease_signed", "lease_unfunded")
+    if cash_usd <= 2e7:  # a 5 MW step of GPUs (~140 M USD) needs ~28 M USD down: not fundable, never refused for
+        # the lease's 38 M build takes 30.4 M of project debt (80 %): 7.6 M of equity in cash (no corporate credit)
+        assert kinds[0] == ("lease_signed" if cash_usd >= 1e7 else "lease_unfunded")
+    # without corporate credit a step is paid in cash: from ~140 M USD on, the GPUs win and are ordered
+    assert ("lease_refused" in kinds) == (cash_usd >= 1.5e8)
+
+
+def test_an_ai_boom_commits_more_mw_to_ai_than_the_default_with_the_same_seed():
+    """`configs/ai_boom.toml` (GPU-hours rising, offers four times as frequent and larger) against
+    `configs/default.toml`, seed 42, 1,500 hours: more facility MW committed to AI (on main, with
+    refusals pointing to own GPUs the miners could not fund, it was fewer)."""
+    def run(config):
+        m = GridPivotModel(config, overrides=["run.hours=1500", "run.seed=42", "run.agent_log=\"none\"",
+                                              "run.bus_log=\"none\""], collect_mesa=False)
+        events, invest = [], m.invest
+
+        def recorded(inputs):
+            review = invest(inputs)
+            events.extend(review)
+            return review
+
+        m.invest = recorded
+        m.run_hours()
+        return float(sum(a.committed_ai_mw for a in m.agents)), events
+
+    default_mw, _ = run("configs/default.toml")
+    boom_mw, events = run("configs/ai_boom.toml")
+    assert boom_mw > default_mw, (boom_mw, default_mw)
+    assert "lease_signed" in [e.kind for e in events]

@@ -68,11 +68,12 @@ def expected_hashprice_path(months: int, *, btc_price_usd: float, fees_btc_per_b
 
     What a miner foresees: the subsidy schedule exactly (it knows at which height the next halving
     falls), fees per block as now, difficulty growing at `difficulty_growth_per_year` (continuous,
-    1/yr; estimated from the chain seen), blocks every 600 s, and a BTC price that is a
-    martingale (its expectation is today's price). `subsidy_frozen_at`: the counterfactual chain
-    whose subsidy stays at that height's era (what its miners know):
+    1/yr; estimated from the chain seen), blocks every 600 s, and a BTC price expected to grow
+    at `btc_drift_per_year` (continuous: E[P_t] = P e^(mu t), the price model's own drift; 0, the
+    default, is a martingale: its expectation is today's price). `subsidy_frozen_at`: the
+    counterfactual chain whose subsidy stays at that height's era (what its miners know):
 
-        hashprice_m = P x (subsidy(h_m) + fees) x 10^15 x 86,400 / (D e^(g t_m) x 2^32)
+        hashprice_m = P e^(mu t_m) x (subsidy(h_m) + fees) x 10^15 x 86,400 / (D e^(g t_m) x 2^32)
     """
     m = np.arange(int(months)) + 0.5
     heights = height + np.floor(m * BLOCKS_PER_MONTH).astype(np.int64)

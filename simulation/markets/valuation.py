@@ -6,8 +6,8 @@ numpy; the miners' investment rule (`agents/investment.py`) compares them.
 - **hashing** on a block of ASICs: every hour the block hashes when its hash value beats the
   power price and curtails otherwise, so a month earns E_p[max(v_m - p, 0)] per MWh over the
   site's own recent hourly prices p; v_m follows the expected hashprice path (subsidy schedule,
-  difficulty growth, martingale BTC price). The site may also swap in the newest ASIC when that
-  pays better net of its capital cost.
+  difficulty growth, the BTC price's expected drift: a martingale by default). The site may
+  also swap in the newest ASIC when that pays better net of its capital cost.
 - **hosting lease** (colocation, the Core Scientific - CoreWeave model): the tenant owns the GPUs;
   the miner pays the build now, is paid a take-or-pay rent per MW of critical IT load per month
   (escalated yearly) from the end of the lead time for the term, keeps its NOI margin of it, and
