@@ -152,7 +152,8 @@ class Drivers:
                 margin_ref_usd_per_mw_month=t.margin_usd_per_it_mw_month, capex_ref_busd=t.capex_ref_busd,
                 margin_elasticity=t.margin_elasticity, miner_share=t.miner_share, term_months=c.term_months,
                 lead_months=c.lead_months, training_share=c.training_share, sla_uptime=c.sla_uptime,
-                penalty_usd_per_mwh=c.penalty_usd_per_mwh, min_part_it_mw=t.min_part_it_mw, rng=offer_rng)
+                penalty_usd_per_mwh=c.penalty_usd_per_mwh, min_part_it_mw=t.min_part_it_mw,
+                escalator_per_year=c.escalator_per_year, rng=offer_rng)
         else:
             self.offers = HostingOffers(
                 rate_per_month=c.offers_per_month, mw_mean=c.mw_mean, fee_usd_per_mw_month=c.fee_usd_per_mw_month,

@@ -36,7 +36,7 @@ from agents.accounting import charge_four_cp, settle_hour
 from agents.balance_sheet import ASIC, GPU, RETROFIT, Ledger
 from agents.fleet import SLOT_FIRM, SLOT_HASH0, SLOT_SPOT, SLOT_TRAINING, Fleet, row_sum
 from agents.hardware import ASIC_MODELS
-from agents.investment import Outlook, place_offers, review_fleet
+from agents.investment import InvestmentEvent, Outlook, place_offers, review_fleet
 from agents.miner import MinerAgent, MinerState
 from agents.population import BusInfo, MinerSpec, explicit_miners, generated_miners
 from agents.strategies import firm_twin, strategy_class
@@ -416,12 +416,10 @@ class GridPivotModel(mesa.Model):
         held = {a.row: len(a.state.leases) for a in active}
         offers = self.drivers.take_contract_offers()
         t = self.config.markets.ai.tenants
-        if t.enabled:  # each tenant's request is cut to the sites' room as it is placed (the tenant's choice)
-            h, events = self.config.markets.ai.hosting, []
+        if t.enabled:
+            events = []
             for offer in offers:
-                parts = split_request(offer.it_mw, self._free_it_mw(active), h.approaches_per_offer, t.min_part_it_mw)
-                events += place_offers([dataclasses.replace(offer, it_mw=p) for p in parts], active, self.ledger,
-                                       outlook, sample)
+                events += self._place_request(offer, active, outlook, sample)
         else:
             events = list(place_offers(offers, active, self.ledger, outlook, sample))
         signed = [SignedLease(outlook.hour, a.name, x) for a in active for x in a.state.leases[held[a.row]:]]
@@ -430,12 +428,31 @@ class GridPivotModel(mesa.Model):
         self.fleet.debt_usd[:] = self.ledger.debt_usd
         return events, signed
 
-    def _free_it_mw(self, agents) -> np.ndarray:
-        """Room for a tenant at each site that takes leases: interconnect MW not committed to AI,
-        in MW of IT."""
-        f, pue = self.fleet, self.config.markets.ai.hosting.pue
-        return np.array([(f.interconnect_mw[a.row] - a.committed_ai_mw) / pue for a in agents
-                         if a.strategy.accepts_contracts and f.active[a.row]], float)
+    def _place_request(self, offer, active, outlook, sample) -> list:
+        """A tenant's request, placed as the tenant chooses: it approaches the site with the most
+        room (in MW of IT) with the part that fits there (`split_request`), then the next site
+        with what is left, up to `approaches_per_offer` sites; what no site signs goes greenfield
+        (one `offer_lapsed` event for it)."""
+        h, t = self.config.markets.ai.hosting, self.config.markets.ai.tenants
+        f, events, left, tried = self.fleet, [], offer.it_mw, set()
+        takers = [a for a in active if a.strategy.accepts_contracts]
+        for _ in range(h.approaches_per_offer):
+            room = {a.row: (f.interconnect_mw[a.row] - a.committed_ai_mw) / h.pue for a in takers
+                    if f.active[a.row] and a.row not in tried}
+            if not room:
+                break
+            part = split_request(left, list(room.values()), 1, t.min_part_it_mw)
+            if not part:
+                break
+            site = next(a for a in takers if a.row in room and room[a.row] == max(room.values()))
+            tried.add(site.row)
+            got = place_offers([dataclasses.replace(offer, it_mw=part[0])], [site], self.ledger, outlook, sample)
+            events += [e for e in got if e.kind != "offer_lapsed"]
+            if any(e.kind == "lease_signed" for e in got):
+                left = round(left - part[0], 6)
+        if left >= t.min_part_it_mw:
+            events.append(InvestmentEvent(outlook.hour, "", "offer_lapsed", left * h.pue, 0.0))
+        return events
 
     def outlook(self) -> Outlook:
         """What miners foresee now: the expected hashprice path month by month (the known subsidy

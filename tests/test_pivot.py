@@ -318,8 +318,8 @@ def test_the_review_screen_only_skips_miners_the_rules_leave_alone(monkeypatch, 
         events, invest = [], m.invest
 
         def recorded(inputs):
-            review = invest(inputs)
-            events.extend(review)
+            review = invest(inputs)  # (events, leases signed)
+            events.extend(review[0])
             return review
 
         m.invest = recorded

@@ -81,6 +81,9 @@ def analyse_paths(paths: list[Path], figures: bool = True, outcomes: list[str] |
         if figures:
             parts.append(f"{p.name}: {len(written)} figures in {p}/ ({', '.join(w.stem for w in written)})")
         parts.extend(_backtest_run(p, tables, figures))
+        from simulation.analysis import pivot
+
+        parts.extend(pivot.analyse_run(p, figures))
     if runs:
         parts.insert(0, format_table(runs))
     return "\n\n".join(parts)

@@ -188,12 +188,14 @@ def analyse_batch(folder: Path, figures: bool = True) -> str:
         written = write_sweep_figures(df, dims, outcomes, folder)
         parts.append(f"{len(written)} figures in {folder}/" + (f" ({', '.join(p.stem for p in written)})" if written else
                                                                " (no parameter with more than one value)"))
-    from simulation.analysis import counterfactual, load_balancer
+    from simulation.analysis import causes, counterfactual, load_balancer
 
     if load_balancer.is_load_balancer(df):
         parts.append(load_balancer.report(folder, df, figures))
 
-    if counterfactual.is_counterfactual(df) and (folder / "runs").is_dir():
+    if causes.is_factorial(df) and (folder / "runs").is_dir():
+        parts.append(causes.report(folder, df))
+    elif counterfactual.is_counterfactual(df) and (folder / "runs").is_dir():
         parts.append(counterfactual.report(folder, df))
         if figures:
             parts.append(f"figure: {counterfactual.write_figure(folder, df)}")

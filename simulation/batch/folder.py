@@ -150,6 +150,8 @@ def plan(folder: Path, sweep: Sweep, head_of, shard: tuple[int, int] | None = No
                 continue
         row_path.unlink(missing_ok=True)
         todo.append(spec)
+    if sweep.common_seeds:  # paired arms first: replication by replication, so a cut-short batch has whole pairs
+        todo.sort(key=lambda s: (s.replication, s.point))
     return done, todo
 
 

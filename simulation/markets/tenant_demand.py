@@ -24,7 +24,8 @@ and the miner's site at f_max from year L < W when
     f_max = margin - (margin - f_g) (1 + r)^-(W - L),
 
 and it offers the miner f_g + miner_share x (f_max - f_g): the greenfield rent plus a share of the
-value of the time the energised site saves. When a greenfield site is as fast (W <= L) the tenant
+value of the time the energised site saves (as level rents; the lease's first-year rent is the one
+worth as much with the lease's yearly escalator, `first_year_rent_usd_per_mw_month`). When a greenfield site is as fast (W <= L) the tenant
 goes greenfield and the miners get no offer. How much of the request a miner's site gets is the
 tenant's choice too (`split_request`): the largest free sites first, each up to its room; the
 rest goes greenfield.
@@ -92,6 +93,15 @@ def greenfield_rent_usd_per_mw_month(build_usd_per_it_mw: float, rate_per_year: 
     return annuity / noi_margin
 
 
+def first_year_rent_usd_per_mw_month(level_rent: float, rate_per_year: float, escalator_per_year: float,
+                                     term_months: int) -> float:
+    """The first-year rent of a lease escalating by `escalator_per_year` at each anniversary that
+    is worth as much, at `rate_per_year`, as a level rent of `level_rent` over the same term."""
+    m = np.arange(1, int(term_months) + 1)
+    d = (1.0 + rate_per_year) ** (-m / 12.0)
+    return float(level_rent * d.sum() / (d * (1.0 + escalator_per_year) ** ((m - 1) // 12)).sum())
+
+
 def tenant_margin_usd_per_mw_month(margin_ref: float, capex_busd: float, capex_ref_busd: float,
                                    elasticity: float) -> float:
     """What a tenant earns per MW of IT per month once powered: `margin_ref` at the reference
@@ -150,6 +160,7 @@ class TenantDemand:
                  greenfield_build_usd_per_it_mw: float, developer_rate_per_year: float, noi_margin: float,
                  margin_ref_usd_per_mw_month: float, capex_ref_busd: float, margin_elasticity: float,
                  miner_share: float, term_months: int, lead_months: int, training_share: float,
+                 escalator_per_year: float,
                  sla_uptime: float, penalty_usd_per_mwh: float, min_part_it_mw: float,
                  rng: np.random.Generator) -> None:
         self.start_unix = int(start_unix)
@@ -164,6 +175,7 @@ class TenantDemand:
         self.rate = developer_rate_per_year
         self.margin_ref, self.capex_ref, self.elasticity = margin_ref_usd_per_mw_month, capex_ref_busd, margin_elasticity
         self.miner_share = miner_share
+        self.escalator = escalator_per_year
         self.term_months, self.lead_months = int(term_months), int(lead_months)
         self.training_share, self.sla_uptime, self.penalty = training_share, sla_uptime, penalty_usd_per_mwh
         self.min_part_it_mw = min_part_it_mw
@@ -185,12 +197,17 @@ class TenantDemand:
 
     def fee_for(self, it_mw: float, hour: int) -> tuple[float, float]:
         """(fee USD per MW of IT per month, greenfield wait in years) a request of `it_mw` at `hour`
-        offers an energised site (NaN fee: greenfield is as fast)."""
+        offers an energised site (NaN fee: greenfield is as fast). The fee is the first year's
+        rent of a lease escalating at `escalator_per_year`, worth the level fee of
+        `site_fee_usd_per_mw_month` at the developer's rate."""
         wait = grid_wait_years(it_mw, self.wait_1gw, self.wait_exp)
         margin = tenant_margin_usd_per_mw_month(self.margin_ref, self.capex_busd_at(hour), self.capex_ref,
                                                 self.elasticity)
-        return site_fee_usd_per_mw_month(self.greenfield_rent, margin, wait, self.lead_months / 12.0, self.rate,
-                                         self.miner_share), wait
+        level = site_fee_usd_per_mw_month(self.greenfield_rent, margin, wait, self.lead_months / 12.0, self.rate,
+                                          self.miner_share)
+        if not math.isfinite(level):
+            return level, wait
+        return first_year_rent_usd_per_mw_month(level, self.rate, self.escalator, self.term_months), wait
 
     def step(self) -> list[HostingOffer]:
         """Advance one hour: the offers of the requests that arrive (one offer per request, for
