@@ -1,10 +1,16 @@
 """The logs of `default` (2,160 h) and of 1,000 h of `ieee118`, checked twice against stored values.
 
-1. **Bit for bit, given the lock** (`tests/data/log_digests.json`): per table and column, a sha256 of
-   the column's values as read back from the run's Parquet, and of the summary (wall time left
-   out). The digests hold for the versions pinned in `requirements.lock`, the ones the README's
-   commands install: another numpy, HiGHS or scipy may round differently (numpy 2.5 changes the
-   last bits of the investment table's `usd` column), and then bytes differ while the numbers agree.
+1. **Bit for bit, given the lock and the CPU's vector instructions** (`tests/data/log_digests.json`):
+   per table and column, a sha256 of the column's values as read back from the run's Parquet, and
+   of the summary (wall time left out). The digests hold for the versions pinned in
+   `requirements.lock`, the ones the README's commands install: another numpy, HiGHS or scipy may
+   round differently (numpy 2.5 changes the last bits of the investment table's `usd` column), and
+   then bytes differ while the numbers agree. numpy also picks its kernels (sums, exp, log) by the
+   CPU's vector instruction level at run time, and those round differently too: the digests first
+   recorded on an Intel Xeon failed, for the same code and versions, on an AMD EPYC whose numpy
+   dispatches to `X86_V3` (AVX2, no AVX-512), while every figure of check 2 agreed to 1e-6. So
+   digests are stored per level (`simd_level()`); a machine whose level has none recorded skips
+   this check, saying so, and check 2 still holds it to the numbers.
 2. **The same numbers, on any versions** (`tests/data/log_figures.json`): every numeric summary
    figure to a relative 1e-6, and the daily means of a few hourly columns (`FIGURE_COLUMNS`) to
    1e-6 of the column's largest daily mean. Measured on these runs: perturbing every bid price by
@@ -13,15 +19,18 @@
    the installed versions that decide the numbers.
 
 A change that means to change the logs regenerates both files:
-`.venv/bin/python tests/test_log_digests.py` (with the lock's versions installed), and says so in
-its commit. After a refresh of the lock, the tolerant check passing while digests differ means the
-new versions only round differently: regenerate the digests in the same commit."""
+`.venv/bin/python tests/test_log_digests.py` (with the lock's versions installed; it keeps only this
+machine's level, since the other levels' digests are then stale), and says so in its commit. The
+same code on a machine of another level adds its digests with `--add-level` (refused unless the
+numbers agree with the stored figures). After a refresh of the lock, the tolerant check passing
+while digests differ means the new versions only round differently: regenerate in the same commit."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import math
+import platform
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -43,6 +52,15 @@ FIGURE_COLUMNS = ("difficulty", "height", "network_eh_s", "hashprice_usd_per_ph_
 RTOL = 1e-6
 #: the installed packages the logs' numbers depend on (named in a failure)
 NUMERIC_PACKAGES = ("numpy", "scipy", "highspy", "pandas", "pyarrow", "mesa", "networkx")
+
+
+def simd_level() -> str:
+    """The machine and the highest vector instruction level numpy dispatches to here, e.g.
+    'x86_64 X86_V3' (AVX2) or 'x86_64 X86_V4' (AVX-512): what numpy's kernels round by."""
+    from numpy._core._multiarray_umath import __cpu_baseline__, __cpu_dispatch__, __cpu_features__
+
+    found = [d for d in __cpu_dispatch__ if __cpu_features__.get(d)] or list(__cpu_baseline__)[-1:]
+    return f"{platform.machine()} {found[-1] if found else 'baseline'}"
 
 
 def _column_digest(col) -> str:
@@ -127,10 +145,16 @@ def run(request, tmp_path_factory):
 
 def test_logs_are_bit_for_bit_the_stored_ones_with_the_locked_versions(run):
     name, out = run
-    stored = json.loads(STORED.read_text())[name]
+    level = simd_level()
+    by_level = json.loads(STORED.read_text())
+    if level not in by_level:
+        pytest.skip(f"no digests recorded for this CPU's vector level ({level}; recorded: {', '.join(by_level)}): "
+                    "numpy rounds by it; the version-tolerant test checks the numbers; "
+                    "record with `python tests/test_log_digests.py --add-level`")
+    stored = by_level[level][name]
     got = log_digests(out)
-    hint = (f" (installed: {versions()}; the digests hold for requirements.lock's versions, and the "
-            "version-tolerant test in this file says whether the numbers still agree)")
+    hint = (f" (installed: {versions()}; CPU level {level}; the digests hold for requirements.lock's versions, "
+            "and the version-tolerant test in this file says whether the numbers still agree)")
     assert sorted(got) == sorted(stored), "tables differ" + hint
     for table, want in stored.items():
         if table == "summary.json":
@@ -167,8 +191,21 @@ def test_the_tolerant_check_tells_another_seed_from_the_stored_run(run, tmp_path
 if __name__ == "__main__":  # regenerate the stored digests and figures from the code as it is
     import tempfile
 
+    add = "--add-level" in sys.argv[1:]
+    level = simd_level()
     with tempfile.TemporaryDirectory() as tmp:
         outs = {name: run_logs(name, hours, Path(tmp) / name) for name, hours in RUNS.items()}
-        STORED.write_text(json.dumps({n: log_digests(o) for n, o in outs.items()}, indent=1, sort_keys=True) + "\n")
-        FIGURES.write_text(json.dumps({n: log_figures(o) for n, o in outs.items()}, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {STORED} and {FIGURES} (installed: {versions()})")
+        figures = {n: log_figures(o) for n, o in outs.items()}
+        digests = {n: log_digests(o) for n, o in outs.items()}
+    if add:  # the same code on another CPU level: its digests join the others, the figures stay
+        stored_figures = json.loads(FIGURES.read_text())
+        bad = [line for n in RUNS for line in figure_mismatches(figures[n], stored_figures[n])]
+        if bad:
+            sys.exit(f"--add-level refused: the numbers differ from the stored figures, so the code changed the "
+                     f"logs; regenerate without --add-level. First: {bad[0]}")
+        by_level = json.loads(STORED.read_text()) | {level: digests}
+    else:
+        by_level = {level: digests}
+        FIGURES.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
+    STORED.write_text(json.dumps(by_level, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {STORED} for {level}{'' if add else f' and {FIGURES}'} (installed: {versions()})")
