@@ -68,7 +68,8 @@ PRICE_TOL = 1e-4
 MW_TOL = 1e-4
 #: model methods and the phase they count in
 PHASES = {"market_signals": "drivers", "collect_bids": "agents", "allocate": "agents", "settle": "agents",
-          "invest": "agents", "dispatch_grid": "dispatch", "mine_blocks": "Bitcoin"}
+          "invest": "agents", "storage_offers": "agents", "operate_storage": "agents", "dispatch_grid": "dispatch",
+          "mine_blocks": "Bitcoin"}
 SHOWN = ("agents", "dispatch", "Bitcoin", "logging", "drivers", "other")
 
 
