@@ -146,8 +146,9 @@ def test_the_2024_fleet_matches_the_stated_capacities_and_placement_rule(texas):
             assert g.gen_cap_mw[in_zone].sum() == pytest.approx(added * share / total)
         assert set(g.bus_zone[g.gen_bus[mine]].tolist()) == set(zones)
         assert np.all(g.gen_cost_usd_per_mwh[g.gen_kind == kind] == -27.5)  # the tax credit, forgone if curtailed
-    # every bus that took a plant can still send its units' output away over its own lines
+    # every bus that took a plant can still send its units' output away over its own lines; one plant per bus
     assert bus_headroom_mw(g)[np.unique(g.gen_bus[new])].min() >= 0
+    assert len(np.unique(g.gen_bus[new])) == new.sum()
 
 
 def test_placement_goes_to_the_buses_with_the_most_line_room_and_says_when_a_zone_is_full():
@@ -158,8 +159,12 @@ def test_placement_goes_to_the_buses_with_the_most_line_room_and_says_when_a_zon
     best = west[np.argsort(-room[west], kind="stable")]
     added = g.gen_bus[case.n_gen:]
     assert len(added) == 2 and g.gen_cap_mw[case.n_gen:] == pytest.approx([250.0, 250.0])
-    assert added[0] == best[0]  # the most room first; then the most room left (the same bus again if it still leads)
-    assert added[1] == (best[0] if room[best[0]] - 250.0 >= room[best[1]] else best[1])
+    assert added.tolist() == best[:2].tolist()  # one plant each at the buses with the most room
+    fits = west[room[west] >= 250.0]
+    g3 = add_plants(case, "solar", case.gen_cap_mw[case.gen_kind == "solar"].sum() + 250.0 * len(fits),
+                    {"West": 1.0}, 250.0)
+    per_bus = np.bincount(g3.gen_bus[case.n_gen:], minlength=case.n_bus)
+    assert np.all(per_bus[fits] == 1) and per_bus.sum() == len(fits)  # every bus that fits one takes one first
     assert add_plants(case, "wind", 1000.0, {"West": 1.0}, 250.0) is case  # the case has more already
     with pytest.raises(ValueError, match="zone 'West' has no bus left whose lines can carry"):
         add_plants(case, "wind", 200_000.0, {"West": 1.0}, 250.0)
