@@ -67,7 +67,7 @@ class HeatwaveConfig(ConfigModel):
 
 
 class FleetConfig(ConfigModel):
-    wind_mw: float = _f(0.0, "installed wind to reach: plants added to the case's own (placed by simulation/grid/fleet.py's rule: zone shares, then the buses whose lines have the most room); 0 or less than the case has: the case's own (ERCOT at the end of 2024: ~38,700, domain notes, EIA-860 basis)", "MW", ge=0)
+    wind_mw: float = _f(0.0, "installed wind to reach: plants added to the case's own (placed by simulation/grid/fleet.py's rule: zone shares, then one plant per bus over the zone's buses whose lines have the most room); 0 or less than the case has: the case's own (ERCOT at the end of 2024: ~38,700, domain notes, EIA-860 basis)", "MW", ge=0)
     solar_mw: float = _f(0.0, "installed solar to reach, as wind_mw (ERCOT at the end of 2024: ~22,200, domain notes)", "MW", ge=0)
     wind_zones: dict[str, NonNegFloat] = _f({}, "shares of the added wind by zone (normalised)")
     solar_zones: dict[str, NonNegFloat] = _f({}, "shares of the added solar by zone (normalised)")
