@@ -1,11 +1,13 @@
 """Grid-scale batteries as Mesa agents: each hour every battery offers to buy (charge) and to sell
 (discharge) at its bus, into the same DC-OPF as the miners' bids, by a rule that looks a day ahead.
 
-**The rule** (`arbitrage_offers`; all batteries at once, or `BatteryAgent.bid` for one):
+**The rule** (`day_schedule` once a day, `hour_offers` every hour; all batteries at once, or
+`BatteryAgent.plan` / `BatteryAgent.bid` for one):
 
-1. The forecast: the bus's LMP for this hour and the next 23, each the median of the same hour
-   of the day over the last week (`LmpHistory.day_ahead_profile`; the forecast price-taking
-   miners schedule on, extended to the day).
+1. The forecast, each day at local midnight (and at the run's first hour): the bus's LMP for the
+   day's 24 hours, each the median of the same hour of the day over the last week
+   (`LmpHistory.day_ahead_profile`; the forecast price-taking miners schedule on, extended to
+   the day).
 2. The day's schedule from it: a full charge takes n_c = ceil(E / (P eta_c)) hours at full power
    and a full discharge n_d = ceil(E eta_d / P) (E energy, P power). Charge in the n_c cheapest
    forecast hours and discharge in the n_d dearest: the thresholds are c* (the n_c-th lowest
@@ -51,6 +53,8 @@ class StorageFleet:
     eta_discharge: np.ndarray  # stored -> grid
     soc_mwh: np.ndarray  # state of charge at the start of the hour
     cycle_cost_usd_per_mwh: float = 0.0
+    day_low_usd_per_mwh: np.ndarray = field(init=False)  # c*: the day's schedule's charge threshold
+    day_high_usd_per_mwh: np.ndarray = field(init=False)  # d*: its discharge threshold
     offer_charge_mw: np.ndarray = field(init=False)
     offer_charge_usd_per_mwh: np.ndarray = field(init=False)
     offer_discharge_mw: np.ndarray = field(init=False)
@@ -58,6 +62,8 @@ class StorageFleet:
 
     def __post_init__(self) -> None:
         n = len(self.bus)
+        self.day_low_usd_per_mwh = np.zeros(n)
+        self.day_high_usd_per_mwh = np.zeros(n)
         self.offer_charge_mw = np.zeros(n)
         self.offer_charge_usd_per_mwh = np.zeros(n)
         self.offer_discharge_mw = np.zeros(n)
@@ -82,21 +88,27 @@ class StorageFleet:
         return self.soc_mwh
 
 
-def arbitrage_offers(fleet: StorageFleet, rows, forecast_usd_per_mwh: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The module's rule for batteries `rows` (an index array or slice): from each one's forecast
-    (HORIZON_H, len(rows)) of its bus's LMP, this hour first, its offers (charge MW, charge
-    USD/MWh, discharge MW, discharge USD/MWh)."""
+def day_schedule(fleet: StorageFleet, rows, forecast_usd_per_mwh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step 2 of the module's rule for batteries `rows` (an index array or slice): from each one's
+    forecast (HORIZON_H, len(rows)) of its bus's LMP over the day, the schedule's thresholds
+    (c*, d*) in USD/MWh."""
     p, e = fleet.power_mw[rows], fleet.energy_mwh[rows]
     eta_c, eta_d = fleet.eta_charge[rows], fleet.eta_discharge[rows]
-    k = fleet.cycle_cost_usd_per_mwh
     f = np.sort(np.asarray(forecast_usd_per_mwh, float), axis=0)
     half = HORIZON_H // 2
     n_c = np.clip(np.ceil(e / (p * eta_c) - 1e-9), 1, half).astype(np.int64)
     n_d = np.clip(np.ceil(e * eta_d / p - 1e-9), 1, half).astype(np.int64)
     cols = np.arange(f.shape[1])
-    c_star = f[n_c - 1, cols]
-    d_star = f[HORIZON_H - n_d, cols]
+    return f[n_c - 1, cols], f[HORIZON_H - n_d, cols]
+
+
+def hour_offers(fleet: StorageFleet, rows, c_star: np.ndarray, d_star: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 3: the hour's offers of batteries `rows` from the day's thresholds and their state of
+    charge (charge MW, charge USD/MWh, discharge MW, discharge USD/MWh)."""
+    p, e = fleet.power_mw[rows], fleet.energy_mwh[rows]
+    eta_c, eta_d = fleet.eta_charge[rows], fleet.eta_discharge[rows]
+    k = fleet.cycle_cost_usd_per_mwh
     rt = eta_c * eta_d
     buy = np.minimum(c_star, rt * (d_star - k))
     sell = np.maximum(np.maximum(d_star, c_star / rt + k), buy + MIN_SPREAD_USD_PER_MWH)
@@ -104,9 +116,17 @@ def arbitrage_offers(fleet: StorageFleet, rows, forecast_usd_per_mwh: np.ndarray
     return charge_mw, buy, discharge_mw, sell
 
 
+def arbitrage_offers(fleet: StorageFleet, rows, forecast_usd_per_mwh: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The whole rule at once for batteries `rows`: the offers the day's schedule from
+    `forecast_usd_per_mwh` (HORIZON_H, len(rows)) gives at their current state of charge."""
+    return hour_offers(fleet, rows, *day_schedule(fleet, rows, forecast_usd_per_mwh))
+
+
 class BatteryAgent(CellAgent):
     """A battery at a grid bus: row `row` of the shared `StorageFleet`. The model decides for all
-    batteries at once (`arbitrage_offers`); `bid` is the same decision for this battery alone
+    batteries at once (`day_schedule`, `hour_offers`); `plan` and `bid` are the same decisions for
+    this battery alone
     (the `decisions="agents"` path, checked to give the same run)."""
 
     def __init__(self, model, cell, fleet: StorageFleet, row: int, name: str) -> None:
@@ -120,10 +140,18 @@ class BatteryAgent(CellAgent):
     def soc_mwh(self) -> float:
         return float(self.fleet.soc_mwh[self.row])
 
-    def bid(self, forecast_usd_per_mwh: np.ndarray) -> None:
-        """This battery's offers from the forecast of every battery's bus (HORIZON_H, n units)."""
+    def plan(self, forecast_usd_per_mwh: np.ndarray) -> None:
+        """This battery's schedule for the day from the forecast at every battery's bus (HORIZON_H,
+        n units)."""
         f, r = self.fleet, self.row
         rows = np.array([r])
-        qc, pc, qd, pd = arbitrage_offers(f, rows, forecast_usd_per_mwh[:, rows])
+        c, d = day_schedule(f, rows, forecast_usd_per_mwh[:, rows])
+        f.day_low_usd_per_mwh[r], f.day_high_usd_per_mwh[r] = c[0], d[0]
+
+    def bid(self) -> None:
+        """This battery's offers for the hour, from its day's schedule and its state of charge."""
+        f, r = self.fleet, self.row
+        rows = np.array([r])
+        qc, pc, qd, pd = hour_offers(f, rows, f.day_low_usd_per_mwh[rows], f.day_high_usd_per_mwh[rows])
         f.offer_charge_mw[r], f.offer_charge_usd_per_mwh[r] = qc[0], pc[0]
         f.offer_discharge_mw[r], f.offer_discharge_usd_per_mwh[r] = qd[0], pd[0]

@@ -38,7 +38,7 @@ from agents.hardware import ASIC_MODELS
 from agents.investment import Outlook, place_offers, review_fleet
 from agents.miner import MinerAgent, MinerState
 from agents.population import BusInfo, MinerSpec, explicit_miners, generated_miners
-from agents.storage import BatteryAgent, StorageFleet, arbitrage_offers
+from agents.storage import BatteryAgent, StorageFleet, day_schedule, hour_offers
 from agents.strategies import firm_twin, strategy_class
 from agents.valuation import MarketSignals, fit_to_interconnect, slot_values
 from simulation.bitcoin_side import BitcoinSide
@@ -288,7 +288,7 @@ class GridPivotModel(mesa.Model):
         inputs = self.drivers.advance(hour)
         signals = self.market_signals(inputs)
         bid_mw, bid_usd_per_mwh = self.collect_bids(signals)
-        offers = self.storage_offers()
+        offers = self.storage_offers(signals)
         cleared = self.dispatch_grid(inputs, bid_mw, bid_usd_per_mwh, offers)
         inputs = cleared.inputs
         prev_training_mw, miner_unserved_mw = self.allocate(cleared, bid_mw, bid_usd_per_mwh)
@@ -346,18 +346,27 @@ class GridPivotModel(mesa.Model):
         f.bid_mw[~f.active] = 0.0
         return f.bid_mw, f.bid_usd_per_mwh
 
-    def storage_offers(self) -> StorageOffers | None:
-        """Every battery's offers for the hour (`agents/storage.py`): from the day-ahead forecast of
-        its bus's LMP over the next 24 hours and its state of charge. None without storage."""
+    def storage_offers(self, s: MarketSignals) -> StorageOffers | None:
+        """Every battery's offers for the hour (`agents/storage.py`): at local midnight (and in the
+        first hour) each plans the day from the day-ahead forecast of its bus's LMP over the day's
+        24 hours; every hour it offers from that plan and its state of charge. None without storage."""
         st = self.storage
         if st is None:
             return None
-        forecast = self.lmp_history.day_ahead_profile(self._storage_buses)[:, self._at_storage_bus]
-        if self.decisions == "agents":
-            self.battery_agents.do("bid", forecast)
+        plan = s.hour == 0 or s.hour_of_day == 0
+        agents = self.decisions == "agents"
+        if plan:
+            forecast = self.lmp_history.day_ahead_profile(self._storage_buses)[:, self._at_storage_bus]
+            if agents:
+                self.battery_agents.do("plan", forecast)
+            else:
+                st.day_low_usd_per_mwh, st.day_high_usd_per_mwh = day_schedule(st, slice(None), forecast)
+        if agents:
+            self.battery_agents.do("bid")
         else:
             (st.offer_charge_mw, st.offer_charge_usd_per_mwh, st.offer_discharge_mw,
-             st.offer_discharge_usd_per_mwh) = arbitrage_offers(st, slice(None), forecast)
+             st.offer_discharge_usd_per_mwh) = hour_offers(st, slice(None), st.day_low_usd_per_mwh,
+                                                           st.day_high_usd_per_mwh)
         return st.offers()
 
     def operate_storage(self, dispatch: DispatchResult, offers: StorageOffers | None) -> StorageHour | None:
