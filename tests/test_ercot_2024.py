@@ -270,3 +270,30 @@ def test_firm_miners_are_the_same_sites_drawing_every_mw_at_any_price():
         drawn_firm.append(f.drawn_mw.sum())
     assert firm.fleet.revenue_dr_usd.sum() == 0 and np.all(firm.enrolled == 0)
     assert sum(drawn_firm) > sum(drawn_flex)
+
+
+def test_load_balancer_table_puts_each_arm_in_a_column_with_its_means(tmp_path):
+    from simulation.analysis import load_balancer
+
+    rows = []
+    for flex in (True, False):
+        for batt in (True, False):
+            for rep, x in enumerate((1.0, 3.0)):
+                rows.append({"status": "ok", "population.flexible": flex, "storage.enabled": batt, "replication": rep,
+                             "curtailed_renewables_mwh": 1e6 * x * (1 + flex), "consumer_shed_mwh": 0.0 if flex else 2e3 * x,
+                             "hours_price_above_1000": 0 if flex else 4, "mwh_hashing": 9e6, "mwh_ai": 1e6,
+                             "emissions_hashing_t": 2e6, "emissions_ai_t": 0.0, "emissions_hashing_marginal_t": 4e6,
+                             "emissions_ai_marginal_t": 1e6, "price_lz_west_mean_usd_per_mwh": 10.0 + batt,
+                             "price_lz_west_peak_usd_per_mwh": 100.0, "revenue_dr_usd": 5e6 * flex,
+                             "miner_margin_usd": 1e8, "emissions_t": 1e8})
+    df = pd.DataFrame(rows)
+    assert load_balancer.is_load_balancer(df) and not load_balancer.is_load_balancer(df[df["population.flexible"]])
+    t = load_balancer.table(df)
+    assert list(t.columns) == ["miners flexible, batteries", "miners flexible, no batteries", "miners firm, batteries",
+                               "miners firm, no batteries"]
+    assert t.loc["renewables curtailed, TWh", "miners flexible, batteries"] == "4.000"  # mean of 2 and 6
+    assert t.loc["consumer load shed, GWh", "miners firm, no batteries"] == "4.000"
+    assert t.loc["price LZ_WEST mean / peak", "miners flexible, no batteries"] == "10.0 / 100.0"
+    assert t.loc["miners' CO2 at marginal rates, t/MWh", "miners firm, batteries"] == "0.500"
+    assert t.loc["runs", "miners firm, batteries"] == "2"
+    assert (tmp_path / "lb.png") == load_balancer.write_figure(tmp_path / "lb.png", df) and (tmp_path / "lb.png").stat().st_size
