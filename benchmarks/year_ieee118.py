@@ -68,7 +68,8 @@ PRICE_TOL = 1e-4
 MW_TOL = 1e-4
 #: model methods and the phase they count in
 PHASES = {"market_signals": "drivers", "collect_bids": "agents", "allocate": "agents", "settle": "agents",
-          "invest": "agents", "dispatch_grid": "dispatch", "mine_blocks": "Bitcoin"}
+          "invest": "agents", "storage_offers": "agents", "operate_storage": "agents", "dispatch_grid": "dispatch",
+          "mine_blocks": "Bitcoin"}
 SHOWN = ("agents", "dispatch", "Bitcoin", "logging", "drivers", "other")
 
 
@@ -178,9 +179,11 @@ class PandapowerDispatch(PandapowerMarket):
         self._lme.solve(*self._last)
         return self._lme.marginal_emissions()
 
-    def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh, min_mw=None) -> DispatchResult:
+    def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh, min_mw=None, storage=None) -> DispatchResult:
         if min_mw is not None and np.any(np.asarray(min_mw) > 0):
             raise ValueError("PandapowerDispatch: this baseline has no unit floors (min_mw); use a case without Pmin")
+        if storage is not None:
+            raise ValueError("PandapowerDispatch: this baseline has no storage; run it with storage.enabled = false")
         self._last = (demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh)
         return super().solve(demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh, PDIPM_MAX_IT=1000)
 
@@ -215,8 +218,8 @@ class NaiveModel(GridPivotModel):
         self.check_s += time.perf_counter() - t0
         return bids
 
-    def dispatch_grid(self, inputs, bid_mw, bid_usd_per_mwh):
-        cleared = super().dispatch_grid(inputs, bid_mw, bid_usd_per_mwh)  # pandapower
+    def dispatch_grid(self, inputs, bid_mw, bid_usd_per_mwh, storage=None):
+        cleared = super().dispatch_grid(inputs, bid_mw, bid_usd_per_mwh, storage)  # pandapower
         t0 = time.perf_counter()
         demand, q, price, _ = self.dispatch_inputs(inputs, bid_mw, bid_usd_per_mwh)  # the market the model cleared
         ours = self.fast_dispatcher.solve(demand, inputs.gen_available_mw, q, price, min_mw=inputs.gen_min_mw)

@@ -39,6 +39,7 @@ from agents.hardware import ASIC_MODELS
 from agents.investment import InvestmentEvent, Outlook, place_offers, review_fleet
 from agents.miner import MinerAgent, MinerState
 from agents.population import BusInfo, MinerSpec, explicit_miners, generated_miners
+from agents.storage import BatteryAgent, StorageFleet, day_schedule, hour_offers
 from agents.strategies import firm_twin, strategy_class
 from agents.valuation import MarketSignals, fit_to_interconnect, slot_values
 from simulation.bitcoin_side import BitcoinSide
@@ -50,6 +51,7 @@ from simulation.grid import Dispatcher
 from simulation.grid.commitment import reliability_units, scarcity_price
 from simulation.grid.dispatch import DispatchResult
 from simulation.grid.history import LmpHistory
+from simulation.grid.storage import StorageOffers, place_sites, site_durations_h
 from simulation.markets import expected_rewards, sampled_rewards, split_request
 from simulation.markets.finance import HOURS_PER_YEAR
 from simulation.markets.valuation import PriceSample
@@ -65,6 +67,19 @@ class Cleared:
     lme_t_per_mwh: np.ndarray  # locational marginal emissions per bus (tCO2/MWh)
     inputs: HourInputs  # the hour's inputs as cleared (with the units reliability commitment added)
     ruc_units: int | None  # units the reliability commitment added this hour (None: no commitment)
+
+
+@dataclass(frozen=True)
+class StorageHour:
+    """The batteries' hour (arrays per unit): what they offered, what cleared, the state of charge
+    after it and what they earned at their bus's LMP."""
+
+    offers: StorageOffers
+    charge_mw: np.ndarray
+    discharge_mw: np.ndarray
+    soc_mwh: np.ndarray  # after the hour
+    revenue_usd: np.ndarray  # LMP x (discharge - charge)
+    lmp_usd_per_mwh: np.ndarray  # at each unit's bus
 
 
 @dataclass(frozen=True)
@@ -100,6 +115,7 @@ class HourResult:
     btc_mined: np.ndarray  # per miner, this hour
     fleet: Fleet
     ruc_units: int | None = None  # units the reliability commitment added this hour (None: no commitment)
+    storage: StorageHour | None = None  # the batteries' hour (None: the grid has no storage)
 
     @property
     def lmp_usd_per_mwh(self) -> np.ndarray:
@@ -157,9 +173,11 @@ class GridPivotModel(mesa.Model):
         self._reward_rng = streams[7]
         self._group_strategies()
 
+        self.storage = self._create_storage() if sc.storage.enabled else None
         self.dispatcher = Dispatcher(self.grid, np.repeat(self.fleet.bus, self.fleet.n_slots),
                                      copperplate=sc.grid.copperplate,
-                                     voll_usd_per_mwh=sc.grid.voll_usd_per_mwh)
+                                     voll_usd_per_mwh=sc.grid.voll_usd_per_mwh,
+                                     storage_bus=() if self.storage is None else self.storage.bus)
         self.bitcoin.calibrate_rest_of_world(self._local_th_s_at_full_power(), self.drivers.btc_price_usd)
         self._self_scheduled = np.zeros((self.fleet.n, self.fleet.n_slots), bool)
         for strategy, idx in self.strategy_groups:
@@ -181,9 +199,14 @@ class GridPivotModel(mesa.Model):
                                      (sc.security.asic_usd_per_th, sc.rest_of_world.new_j_per_th,
                                       sc.rest_of_world.power_cost_usd_per_mwh),
                                      bus_log=sc.run.bus_log, last_hour=self.hours - 1)
-        miners = sorted(self.agents, key=lambda a: a.row)
+        miners = sorted(self.miner_agents, key=lambda a: a.row)
         self.recorder.record_miners([a.name for a in miners], [a.strategy_name for a in miners], self.fleet.bus,
                                     self.fleet.interconnect_mw)
+        if self.storage is not None:
+            st = self.storage
+            self.recorder.record_storage_units([a.name for a in sorted(self.battery_agents, key=lambda a: a.row)],
+                                               st.bus, st.power_mw, st.energy_mwh, st.round_trip,
+                                               sc.storage.log)
         self.datacollector = self.recorder.mesa_datacollector() if collect_mesa else None
 
     # construction ----------------------------------------------------------------------------
@@ -208,9 +231,40 @@ class GridPivotModel(mesa.Model):
         self.fleet.book_usd[:] = self.ledger.book_usd
         self.fleet.debt_usd[:] = self.ledger.debt_usd
 
+    def _create_storage(self) -> StorageFleet:
+        """The batteries (`storage` config): sites placed by `place_sites` (zone shares, buses with the
+        most line capacity), each a 1- or 2-hour system (`site_durations_h`), at the config's
+        round-trip efficiency and initial state of charge; each a `BatteryAgent` on its bus's cell."""
+        st, g = self.config.storage, self.grid
+        try:
+            bus, mw = place_sites(g, st.power_mw, st.site_mw, st.zone_share)
+            hours = site_durations_h(len(bus), st.mean_duration_h, st.durations_h[0], st.durations_h[1], mw)
+        except ValueError as e:
+            msg = str(e)
+            raise ValueError(msg if msg.startswith("storage.") else f"storage: {msg}") from None
+        energy = mw * hours
+        eta = np.full(len(bus), np.sqrt(st.round_trip_efficiency))
+        fleet = StorageFleet(bus=bus, power_mw=mw, energy_mwh=energy, eta_charge=eta, eta_discharge=eta.copy(),
+                             soc_mwh=st.initial_soc_share * energy, cycle_cost_usd_per_mwh=st.cycle_cost_usd_per_mwh)
+        cells = [self.space[b] for b in g.bus_ids]
+        for row in range(fleet.n):
+            BatteryAgent(self, cells[bus[row]], fleet, row, f"battery-{row}")
+        self._storage_buses, self._at_storage_bus = np.unique(bus, return_inverse=True)
+        return fleet
+
+    @property
+    def miner_agents(self) -> mesa.agent.AgentSet:
+        """The miners still in the market (Mesa's AgentSet of `MinerAgent`s)."""
+        return self.agents_by_type.get(MinerAgent, mesa.agent.AgentSet([], random=self.random))
+
+    @property
+    def battery_agents(self) -> mesa.agent.AgentSet:
+        """The batteries (an empty AgentSet without storage)."""
+        return self.agents_by_type.get(BatteryAgent, mesa.agent.AgentSet([], random=self.random))
+
     def _group_strategies(self) -> None:
         """One strategy object per strategy name, deciding for all its miners at once."""
-        miners = list(self.agents)
+        miners = list(self.miner_agents)
         names = sorted({a.strategy_name for a in miners})
         self.strategy_groups = []
         for name, rng in zip(names, self._strategy_rng.spawn(len(names))):
@@ -244,16 +298,18 @@ class GridPivotModel(mesa.Model):
         inputs = self.drivers.advance(hour)
         signals = self.market_signals(inputs)
         bid_mw, bid_usd_per_mwh = self.collect_bids(signals)
-        cleared = self.dispatch_grid(inputs, bid_mw, bid_usd_per_mwh)
+        offers = self.storage_offers(signals)
+        cleared = self.dispatch_grid(inputs, bid_mw, bid_usd_per_mwh, offers)
         inputs = cleared.inputs
         prev_training_mw, miner_unserved_mw = self.allocate(cleared, bid_mw, bid_usd_per_mwh)
+        storage = self.operate_storage(cleared.dispatch, offers)
         mined = self.mine_blocks(signals)
         btc_mined = self.settle(inputs, signals, cleared.dispatch, mined, prev_training_mw)
         self.last_hour = result = HourResult(
             hour=hour, unix_time=self.unix_time, inputs=inputs, signals=signals, dispatch=cleared.dispatch,
             consumer_shed_mw=cleared.consumer_shed_mw, lme_t_per_mwh=cleared.lme_t_per_mwh,
             miner_unserved_mw=miner_unserved_mw, mined=mined,
-            btc_mined=btc_mined, fleet=self.fleet, ruc_units=cleared.ruc_units)
+            btc_mined=btc_mined, fleet=self.fleet, ruc_units=cleared.ruc_units, storage=storage)
         self.recorder.record(result)
         if self.datacollector is not None:
             self.datacollector.collect(self)
@@ -288,7 +344,7 @@ class GridPivotModel(mesa.Model):
         vectorised call per strategy."""
         f = self.fleet
         if self.decisions == "agents":
-            self.agents.do("bid", s)
+            self.miner_agents.do("bid", s)
             return f.bid_mw, f.bid_usd_per_mwh
         avail, value = slot_values(f, slice(None), s)  # every miner's slots, valued once
         for (strategy, idx), rows in zip(self.strategy_groups, self._group_rows):
@@ -302,7 +358,42 @@ class GridPivotModel(mesa.Model):
         f.bid_mw[~f.active] = 0.0
         return f.bid_mw, f.bid_usd_per_mwh
 
-    def dispatch_grid(self, inputs: HourInputs, bid_mw: np.ndarray, bid_usd_per_mwh: np.ndarray) -> Cleared:
+    def storage_offers(self, s: MarketSignals) -> StorageOffers | None:
+        """Every battery's offers for the hour (`agents/storage.py`): at local midnight (and in the
+        first hour) each plans the day from the day-ahead forecast of its bus's LMP over the day's
+        24 hours; every hour it offers from that plan and its state of charge. None without storage."""
+        st = self.storage
+        if st is None:
+            return None
+        plan = s.hour == 0 or s.hour_of_day == 0
+        agents = self.decisions == "agents"
+        if plan:
+            forecast = self.lmp_history.day_ahead_profile(self._storage_buses)[:, self._at_storage_bus]
+            if agents:
+                self.battery_agents.do("plan", forecast)
+            else:
+                st.day_low_usd_per_mwh, st.day_high_usd_per_mwh = day_schedule(st, slice(None), forecast)
+        if agents:
+            self.battery_agents.do("bid")
+        else:
+            (st.offer_charge_mw, st.offer_charge_usd_per_mwh, st.offer_discharge_mw,
+             st.offer_discharge_usd_per_mwh) = hour_offers(st, slice(None), st.day_low_usd_per_mwh,
+                                                           st.day_high_usd_per_mwh)
+        return st.offers()
+
+    def operate_storage(self, dispatch: DispatchResult, offers: StorageOffers | None) -> StorageHour | None:
+        """The batteries run what cleared: the state of charge carried through the hour, paid the
+        LMP at their bus for what they delivered less what they drew."""
+        st = self.storage
+        if st is None:
+            return None
+        charge, discharge = dispatch.storage_charge_mw, dispatch.storage_discharge_mw
+        soc = st.operate(charge, discharge)
+        lmp = dispatch.lmp_usd_per_mwh[st.bus]
+        return StorageHour(offers, charge, discharge, soc.copy(), lmp * (discharge - charge), lmp)
+
+    def dispatch_grid(self, inputs: HourInputs, bid_mw: np.ndarray, bid_usd_per_mwh: np.ndarray,
+                      storage: StorageOffers | None = None) -> Cleared:
         """DC-OPF with the miners' bids in it: LMPs per bus and MW cleared per bid.
 
         Self-scheduled hashing (price-takers) is firm demand the operator cannot curtail: it joins
@@ -311,12 +402,14 @@ class GridPivotModel(mesa.Model):
         that would shed consumers, and are curtailed first when the grid is short.
 
         On a grid with a unit commitment, an hour that sheds inflexible demand is cleared again
-        after a reliability commitment (`reliability_commit`)."""
+        after a reliability commitment (`reliability_commit`). Batteries' offers (`storage`) clear
+        in the same LP."""
         demand, bid, price, own = self.dispatch_inputs(inputs, bid_mw, bid_usd_per_mwh)
-        dispatch = self.dispatcher.solve(demand, inputs.gen_available_mw, bid, price, min_mw=inputs.gen_min_mw)
+        dispatch = self.dispatcher.solve(demand, inputs.gen_available_mw, bid, price, min_mw=inputs.gen_min_mw,
+                                         storage=storage)
         ruc_units = None
         if self.drivers.commitment is not None:
-            inputs, dispatch, ruc_units = self.reliability_commit(inputs, demand, bid, price, dispatch)
+            inputs, dispatch, ruc_units = self.reliability_commit(inputs, demand, bid, price, dispatch, storage)
         lme = self.dispatcher.marginal_emissions()  # tCO2/MWh per bus
         shed_share = np.divide(dispatch.shed_mw, demand, out=np.zeros_like(demand), where=demand > 0)
         own_served = own * (1.0 - shed_share[self.dispatcher.bid_bus])
@@ -325,7 +418,8 @@ class GridPivotModel(mesa.Model):
         return Cleared(dispatch, own_served, consumer_shed, lme, inputs, ruc_units)
 
     def reliability_commit(self, inputs: HourInputs, demand: np.ndarray, bid: np.ndarray, price: np.ndarray,
-                           dispatch: DispatchResult) -> tuple[HourInputs, DispatchResult, int]:
+                           dispatch: DispatchResult, storage: StorageOffers | None = None
+                           ) -> tuple[HourInputs, DispatchResult, int]:
         """ERCOT-style reliability unit commitment (`simulation.grid.commitment`, RUC): while the
         hour sheds inflexible demand and uncommitted units priced below the shortage's LMPs at
         their buses exist, commit them for the rest of the day and clear the hour again (at most
@@ -341,7 +435,8 @@ class GridPivotModel(mesa.Model):
             if not len(units):
                 break
             inputs = self.drivers.commit_units(inputs, units)
-            dispatch = self.dispatcher.solve(demand, inputs.gen_available_mw, bid, price, min_mw=inputs.gen_min_mw)
+            dispatch = self.dispatcher.solve(demand, inputs.gen_available_mw, bid, price, min_mw=inputs.gen_min_mw,
+                                             storage=storage)
             added += len(units)
         return inputs, dispatch, added
 
@@ -412,7 +507,7 @@ class GridPivotModel(mesa.Model):
                 prices[bus] = PriceSample(self.lmp_history.at_bus(bus))
             return prices[bus]
 
-        active = list(self.agents)
+        active = list(self.miner_agents)
         held = {a.row: len(a.state.leases) for a in active}
         offers = self.drivers.take_contract_offers()
         t = self.config.markets.ai.tenants

@@ -151,6 +151,8 @@ class HourRecorder:
         self._bus_zone = np.array([self._zones.index(z) for z in grid.bus_zone.tolist()], np.int64) \
             if self._zones else None
         self._bus_day = _Day(is_mean=lambda column: True)
+        self.storage_log = "none"
+        self._storage_day = _Day(is_mean=lambda column: not column.endswith("_usd"))
 
     def _per_day(self, day: _Day, cols: dict[str, np.ndarray], hour: int) -> dict[str, np.ndarray] | None:
         """A daily log's row: None until the day's last hour (or the run's), then the day's."""
@@ -245,6 +247,13 @@ class HourRecorder:
         row.update(self._by_kind_and_zone(d, demand))
         if r.ruc_units is not None:  # grids with a unit commitment: units the reliability commitment added
             row["ruc_units"] = int(r.ruc_units)
+        if r.storage is not None:  # grids with batteries: the fleet's totals
+            st = r.storage
+            charge, discharge = float(st.charge_mw.sum()), float(st.discharge_mw.sum())
+            row |= {"storage_charge_mw": charge, "storage_discharge_mw": discharge,
+                    "storage_mw": discharge - charge, "storage_soc_mwh": float(st.soc_mwh.sum()),
+                    "storage_revenue_usd": float(st.revenue_usd.sum())}
+            self._record_storage(hour, st)
         self.last = row
         self.tables["hourly"].rows.append(row)
         self._record_agents(r, {"mw_hashing": hash_mw, "mw_ai": ai_mw, "mw_curtailed": curtailed,
@@ -315,6 +324,30 @@ class HourRecorder:
         if self.bus_log == "daily" and (cols := self._per_day(self._bus_day, cols, r.hour)) is None:
             return
         self.tables["buses"].add(r.hour, cols)
+
+    def _record_storage(self, hour: int, st) -> None:
+        if self.storage_log == "none":
+            return
+        cols = {"storage_mw": st.discharge_mw - st.charge_mw, "charge_mw": st.charge_mw,
+                "discharge_mw": st.discharge_mw, "soc_mwh": st.soc_mwh, "lmp_usd_per_mwh": st.lmp_usd_per_mwh,
+                "revenue_usd": st.revenue_usd}
+        if self.storage_log == "daily" and (cols := self._per_day(self._storage_day, cols, hour)) is None:
+            return
+        self.tables["storage"].add(hour, cols)
+
+    def record_storage_units(self, name: list[str], bus: np.ndarray, power_mw: np.ndarray, energy_mwh: np.ndarray,
+                             round_trip: np.ndarray, log: str) -> None:
+        """Who the batteries are (row i is `unit` i of the storage table), written once; `log` is the
+        storage table's granularity ("hourly", "daily" or "none")."""
+        self.storage_log = log
+        self.tables["storage"] = _Panel("unit", len(name))
+        self.tables["storage_info"] = _Once()
+        zone = np.asarray(self.grid.bus_zone, str)[np.asarray(bus)]
+        self.tables["storage_info"].cols = {"unit": np.arange(len(name)), "name": np.asarray(name, str),
+                                            "bus": np.asarray(bus), "zone": zone,
+                                            "power_mw": np.asarray(power_mw, float),
+                                            "energy_mwh": np.asarray(energy_mwh, float),
+                                            "round_trip_efficiency": np.asarray(round_trip, float)}
 
     def _record_blocks(self, blocks: list, intervals: np.ndarray) -> None:
         rows = self.tables["blocks"].rows

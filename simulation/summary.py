@@ -74,6 +74,9 @@ def run_summary(hourly: Mapping, retargets: int, miners: int | None = None) -> d
 
     if has_ercot_zones(h):  # a run on ERCOT's weather zones: prices by ERCOT load zone, price spikes
         out |= load_zone_summary(h)
+    if "storage_mw" in h:  # grids with batteries: what they moved and earned
+        out |= {"storage_charge_mwh": mwh("storage_charge_mw"), "storage_discharge_mwh": mwh("storage_discharge_mw"),
+                "storage_revenue_usd": mwh("storage_revenue_usd")}
     if "security_budget_usd_per_day" in h:  # logs from before the security columns lack them
         out |= {
             "security_budget_usd_per_day_mean": mean("security_budget_usd_per_day"),

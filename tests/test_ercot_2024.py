@@ -146,8 +146,9 @@ def test_the_2024_fleet_matches_the_stated_capacities_and_placement_rule(texas):
             assert g.gen_cap_mw[in_zone].sum() == pytest.approx(added * share / total)
         assert set(g.bus_zone[g.gen_bus[mine]].tolist()) == set(zones)
         assert np.all(g.gen_cost_usd_per_mwh[g.gen_kind == kind] == -27.5)  # the tax credit, forgone if curtailed
-    # every bus that took a plant can still send its units' output away over its own lines
+    # every bus that took a plant can still send its units' output away over its own lines; one plant per bus
     assert bus_headroom_mw(g)[np.unique(g.gen_bus[new])].min() >= 0
+    assert len(np.unique(g.gen_bus[new])) == new.sum()
 
 
 def test_placement_goes_to_the_buses_with_the_most_line_room_and_says_when_a_zone_is_full():
@@ -158,8 +159,12 @@ def test_placement_goes_to_the_buses_with_the_most_line_room_and_says_when_a_zon
     best = west[np.argsort(-room[west], kind="stable")]
     added = g.gen_bus[case.n_gen:]
     assert len(added) == 2 and g.gen_cap_mw[case.n_gen:] == pytest.approx([250.0, 250.0])
-    assert added[0] == best[0]  # the most room first; then the most room left (the same bus again if it still leads)
-    assert added[1] == (best[0] if room[best[0]] - 250.0 >= room[best[1]] else best[1])
+    assert added.tolist() == best[:2].tolist()  # one plant each at the buses with the most room
+    fits = west[room[west] >= 250.0]
+    g3 = add_plants(case, "solar", case.gen_cap_mw[case.gen_kind == "solar"].sum() + 250.0 * len(fits),
+                    {"West": 1.0}, 250.0)
+    per_bus = np.bincount(g3.gen_bus[case.n_gen:], minlength=case.n_bus)
+    assert np.all(per_bus[fits] == 1) and per_bus.sum() == len(fits)  # every bus that fits one takes one first
     assert add_plants(case, "wind", 1000.0, {"West": 1.0}, 250.0) is case  # the case has more already
     with pytest.raises(ValueError, match="zone 'West' has no bus left whose lines can carry"):
         add_plants(case, "wind", 200_000.0, {"West": 1.0}, 250.0)
@@ -265,3 +270,30 @@ def test_firm_miners_are_the_same_sites_drawing_every_mw_at_any_price():
         drawn_firm.append(f.drawn_mw.sum())
     assert firm.fleet.revenue_dr_usd.sum() == 0 and np.all(firm.enrolled == 0)
     assert sum(drawn_firm) > sum(drawn_flex)
+
+
+def test_load_balancer_table_puts_each_arm_in_a_column_with_its_means(tmp_path):
+    from simulation.analysis import load_balancer
+
+    rows = []
+    for flex in (True, False):
+        for batt in (True, False):
+            for rep, x in enumerate((1.0, 3.0)):
+                rows.append({"status": "ok", "population.flexible": flex, "storage.enabled": batt, "replication": rep,
+                             "curtailed_renewables_mwh": 1e6 * x * (1 + flex), "consumer_shed_mwh": 0.0 if flex else 2e3 * x,
+                             "hours_price_above_1000": 0 if flex else 4, "mwh_hashing": 9e6, "mwh_ai": 1e6,
+                             "emissions_hashing_t": 2e6, "emissions_ai_t": 0.0, "emissions_hashing_marginal_t": 4e6,
+                             "emissions_ai_marginal_t": 1e6, "price_lz_west_mean_usd_per_mwh": 10.0 + batt,
+                             "price_lz_west_peak_usd_per_mwh": 100.0, "revenue_dr_usd": 5e6 * flex,
+                             "miner_margin_usd": 1e8, "emissions_t": 1e8})
+    df = pd.DataFrame(rows)
+    assert load_balancer.is_load_balancer(df) and not load_balancer.is_load_balancer(df[df["population.flexible"]])
+    t = load_balancer.table(df)
+    assert list(t.columns) == ["miners flexible, batteries", "miners flexible, no batteries", "miners firm, batteries",
+                               "miners firm, no batteries"]
+    assert t.loc["renewables curtailed, TWh", "miners flexible, batteries"] == "4.000"  # mean of 2 and 6
+    assert t.loc["consumer load shed, GWh", "miners firm, no batteries"] == "4.000"
+    assert t.loc["price LZ_WEST mean / peak", "miners flexible, no batteries"] == "10.0 / 100.0"
+    assert t.loc["miners' CO2 at marginal rates, t/MWh", "miners firm, batteries"] == "0.500"
+    assert t.loc["runs", "miners firm, batteries"] == "2"
+    assert (tmp_path / "lb.png") == load_balancer.write_figure(tmp_path / "lb.png", df) and (tmp_path / "lb.png").stat().st_size

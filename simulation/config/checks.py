@@ -178,6 +178,15 @@ def scenario(sc, ctx: dict) -> None:
         if rule[5:] not in zones:
             raise bad("population.placement", f"no bus in zone '{rule[5:]}'", f"zones are {', '.join(zones)}")
 
+    st = sc.storage
+    if st.enabled and st.zone_share:
+        zones = sorted({str(z) for z in grid.bus_zone})
+        for z in st.zone_share:
+            if z not in zones:
+                raise bad("storage.zone_share", f"no bus in zone '{z}' of grid '{sc.grid.case}'", f"zones are {', '.join(zones)}")
+        if sum(st.zone_share.values()) <= 0:
+            raise bad("storage.zone_share", "the shares sum to 0", "give at least one zone a share > 0")
+
     hours = sc.run.hours
     if sc.grid.demand_csv is not None:
         try:

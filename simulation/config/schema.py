@@ -68,7 +68,7 @@ class HeatwaveConfig(ConfigModel):
 
 
 class FleetConfig(ConfigModel):
-    wind_mw: float = _f(0.0, "installed wind to reach: plants added to the case's own (placed by simulation/grid/fleet.py's rule: zone shares, then the buses whose lines have the most room); 0 or less than the case has: the case's own (ERCOT at the end of 2024: ~38,700, domain notes, EIA-860 basis)", "MW", ge=0)
+    wind_mw: float = _f(0.0, "installed wind to reach: plants added to the case's own (placed by simulation/grid/fleet.py's rule: zone shares, then one plant per bus over the zone's buses whose lines have the most room); 0 or less than the case has: the case's own (ERCOT at the end of 2024: ~38,700, domain notes, EIA-860 basis)", "MW", ge=0)
     solar_mw: float = _f(0.0, "installed solar to reach, as wind_mw (ERCOT at the end of 2024: ~22,200, domain notes)", "MW", ge=0)
     wind_zones: dict[str, NonNegFloat] = _f({}, "shares of the added wind by zone (normalised)")
     solar_zones: dict[str, NonNegFloat] = _f({}, "shares of the added solar by zone (normalised)")
@@ -100,6 +100,32 @@ class GridConfig(ConfigModel):
     line_zone_factor: dict[str, Annotated[float, Field(gt=0, le=20)]] = _f(
         {}, "zones whose lines are scaled: a line's limit x the larger factor of its two ends' zones (others 1), e.g. a zone's load grown over what the case was built for")
     fleet: FleetConfig = _sub(FleetConfig, "the case's fleet brought to another year: wind and solar added, gas re-priced, renewables' offers")
+
+
+class StorageConfig(ConfigModel):
+    enabled: bool = _f(False, "grid-scale batteries as agents bidding charge and discharge into the hourly DC-OPF (agents/storage.py); off: the grid has none")
+    power_mw: float = _f(7500.0, "storage power in all (MW at the grid; ERCOT end of Nov 2024: ~7.5 GW, from ~4 GW at the start of 2024; Modo Energy's monthly ERCOT buildout reports; domain notes 'ERCOT 2024')", "MW", gt=0)
+    mean_duration_h: float = _f(1.47, "energy over power of the fleet (ERCOT end of Nov 2024: ~11 GWh / ~7.5 GW; Modo Energy)", "h", gt=0, le=24)
+    durations_h: list[Annotated[float, Field(gt=0, le=24)]] = _f(
+        [1.0, 2.0], "the two durations sites have, shorter and longer; the mix of sites follows from mean_duration_h (ERCOT 2024: mostly 1-2 h systems, e.g. ENGIE's 1 h and Plus Power's and Jupiter Power's 2 h sites; Modo Energy)", "h")
+    site_mw: float = _f(50.0, "power per site (the last site of a zone takes the rest; ERCOT's average battery site ~50 MW in Nov 2024, Modo Energy)", "MW", gt=0)
+    zone_share: dict[str, NonNegFloat] = _f(
+        {}, "share of the power per grid zone (normalised; empty: the whole grid); within a zone sites go to the buses with the most line capacity, one per bus")
+    round_trip_efficiency: float = _f(0.85, "AC-to-AC round trip, split evenly between charging and discharging (NREL ATB utility-scale lithium-ion: 85 %; EIA measured ~82 % for US utility-scale batteries, 2019)", gt=0, le=1)
+    initial_soc_share: Share = _f(0.5, "state of charge at the start, share of energy (a guess)")
+    cycle_cost_usd_per_mwh: float = _f(10.0, "degradation cost per MWh discharged, in the offers (a guess, within public estimates of lithium-ion wear of a few to ~50 USD/MWh)", "USD/MWh", ge=0)
+    log: Literal["hourly", "daily", "none"] = _f(
+        "hourly", "per-unit storage log (storage.parquet): every hour, one row per unit per day (means of MW and state of charge, sums of USD), or none")
+
+    @model_validator(mode="after")
+    def _durations(self):
+        d = self.durations_h
+        if len(d) != 2 or d[0] > d[1]:
+            raise bad("durations_h", f"expected two durations, shorter first (got {d})", "e.g. durations_h = [1.0, 2.0]")
+        if not d[0] <= self.mean_duration_h <= d[1]:
+            raise bad("mean_duration_h", f"{self.mean_duration_h:g} h is outside durations_h {d}",
+                      "give a mean between the two durations")
+        return self
 
 
 class BtcPriceConfig(ConfigModel):
@@ -379,6 +405,7 @@ class Scenario(ConfigModel):
     run: RunConfig = _sub(RunConfig, "time span, seed, logging")
     bitcoin: BitcoinConfig = _sub(BitcoinConfig, "chain point, fees, reward sharing")
     grid: GridConfig = _sub(GridConfig, "power grid")
+    storage: StorageConfig = _sub(StorageConfig, "grid-scale batteries (off by default)")
     markets: MarketsConfig = _sub(MarketsConfig, "BTC and AI markets")
     rest_of_world: RestOfWorldConfig = _sub(RestOfWorldConfig, "hash rate outside the grid")
     population: PopulationConfig = _sub(PopulationConfig, "generated miners")

@@ -26,6 +26,14 @@ with fewer columns (1,000 miners x 6 slots on IEEE 118: ~760 steps an hour, from
 
 Copperplate mode drops phi and the line rows and keeps one balance row: one price for all.
 
+Storage units (`storage_bus`, one entry per unit; `simulation/grid/storage.py`) add two columns
+each: a charge column c_u (withdraws at the unit's bus, like a bid: objective -charge price) and
+a discharge column e_u (injects, like a unit: objective +discharge price), 0 <= c_u <= charge MW,
+0 <= e_u <= discharge MW, set every hour from the unit's `StorageOffers`. A discharge price above
+the charge price (checked) makes charging and discharging at once never optimal. The state of
+charge is the caller's (the offers are within what it allows); `cost_usd` stays the generation
+and shedding cost. Without storage units the LP is exactly the one above.
+
 Conventions:
 - LMP (USD/MWh) = marginal cost of 1 MW more inflexible demand at the bus = dual of its
   balance row. Without congestion every bus has the marginal unit's cost.
@@ -45,7 +53,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
@@ -53,6 +61,7 @@ import scipy.sparse as sp
 
 from simulation.grid.network import Grid
 from simulation.grid.sifting import SiftingLp
+from simulation.grid.storage import StorageOffers
 
 #: firm bids (at or above VOLL) are cleared at VOLL minus this, so they never displace inflexible demand
 BID_PRIORITY_MARGIN_USD_PER_MWH = 1.0
@@ -82,6 +91,8 @@ class DispatchResult:
     emissions_t: float  # tCO2 in the hour
     cost_usd: float  # generation cost + VOLL x shed in the hour
     status: str  # "optimal", or "optimal_without_min" (the units' floors made the hour infeasible)
+    storage_charge_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n_storage,) drawn from the grid
+    storage_discharge_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n_storage,) delivered to it
 
 
 @contextlib.contextmanager
@@ -133,15 +144,11 @@ class Dispatcher:
     """
 
     def __init__(self, grid: Grid, bid_bus, copperplate: bool = False, voll_usd_per_mwh: float = 5000.0,
-                 cost_segments: int = DEFAULT_COST_SEGMENTS, formulation: str = "auto") -> None:
-        bid_bus = np.asarray(bid_bus)
-        if bid_bus.ndim != 1 or (bid_bus.size and not np.issubdtype(bid_bus.dtype, np.integer)):
-            raise ValueError(f"bid_bus: must be a 1-D array of bus indices (got shape {bid_bus.shape}, "
-                             f"dtype {bid_bus.dtype}); give one bus index per bid slot")
-        bad = np.flatnonzero((bid_bus < 0) | (bid_bus >= grid.n_bus))
-        if bad.size:
-            raise ValueError(f"bid_bus[{bad[0]}]: bus index {bid_bus[bad[0]]} is out of range 0..{grid.n_bus - 1}; "
-                             "use bus positions in the grid")
+                 cost_segments: int = DEFAULT_COST_SEGMENTS, formulation: str = "auto", storage_bus=()) -> None:
+        bid_bus = _bus_indices(bid_bus, grid, "bid_bus", "bid slot")
+        storage_bus = _bus_indices(storage_bus, grid, "storage_bus", "storage unit")
+        self.storage_bus = storage_bus.astype(np.int64)
+        self._n_stor = len(storage_bus)
         voll = float(voll_usd_per_mwh)
         if not (np.isfinite(voll) and voll > BID_PRIORITY_MARGIN_USD_PER_MWH):
             raise ValueError(f"voll_usd_per_mwh must be a finite price > {BID_PRIORITY_MARGIN_USD_PER_MWH:g} "
@@ -195,10 +202,12 @@ class Dispatcher:
 
     # -- the LP, once ----------------------------------------------------------------------------
     def _build(self) -> None:
-        """Columns: generation segments [0, ns), shed [ns, ns + nb), angles (B-theta), then the bid
-        pool. The PTDF form builds a working LP every hour instead (`SiftingLp`)."""
+        """Columns: generation segments [0, ns), shed [ns, ns + nb), storage charge then discharge
+        (u each), angles (B-theta), then the bid pool. The PTDF form builds a working LP every
+        hour instead (`SiftingLp`)."""
         g, nb = self.grid, self.grid.n_bus
-        ng = self._n_seg
+        ng, u = self._n_seg, self._n_stor
+        self._c_stor = ng + nb
         self._n_gen, self._n_bid = g.n_gen, len(self.bid_bus)
         self._renewable = g.is_renewable
         self._finite = np.isfinite(g.line_limit_mw)
@@ -216,24 +225,27 @@ class Dispatcher:
         self.sifting: SiftingLp | None = None
         if self._lazy:  # columns [segments, shed per bus, the pool], priced in a working LP
             self.sifting = SiftingLp(g, _new_highs)
-            self._c_pool = ng + nb
+            self._c_pool = ng + nb + 2 * u
             # per column: bus, sign (+1 injects, -1 a bid withdraws), tCO2/MWh; grown with the pool
-            self._col_bus = np.concatenate([g.gen_bus[self._seg_gen], np.arange(nb)])
-            self._col_sign = np.ones(ng + nb)
-            self._col_co2 = np.concatenate([self._seg_co2, np.zeros(nb)])
+            self._col_bus = np.concatenate([g.gen_bus[self._seg_gen], np.arange(nb), self.storage_bus,
+                                            self.storage_bus])
+            self._col_sign = np.concatenate([np.ones(ng + nb), -np.ones(u), np.ones(u)])
+            self._col_co2 = np.concatenate([self._seg_co2, np.zeros(nb + 2 * u)])
             return
         single = self.copperplate
         if single:
             n_phi = 0
-            rows = [np.zeros(ng, np.int64), np.zeros(nb, np.int64)]
+            rows = [np.zeros(ng, np.int64), np.zeros(nb, np.int64), np.zeros(2 * u, np.int64)]
             n_bal = 1
         else:
             n_phi = nb - 1
-            rows = [g.gen_bus[self._seg_gen], np.arange(nb)]
+            rows = [g.gen_bus[self._seg_gen], np.arange(nb), self.storage_bus, self.storage_bus]
             n_bal = nb
         self._nonslack = np.flatnonzero(np.arange(nb) != g.slack)
-        # balance rows: +gen, +shed (and -B phi); bid columns (-1) are added to the pool later
-        a = sp.csc_matrix((np.ones(ng + nb), (np.concatenate(rows), np.arange(ng + nb))), shape=(n_bal, ng + nb))
+        # balance rows: +gen, +shed, -charge, +discharge (and -B phi); bid columns (-1) join the pool later
+        n_fix = ng + nb + 2 * u
+        a = sp.csc_matrix((np.concatenate([np.ones(ng + nb), -np.ones(u), np.ones(u)]),
+                           (np.concatenate(rows), np.arange(n_fix))), shape=(n_bal, n_fix))
         row_lo = np.zeros(n_bal)
         row_hi = np.zeros(n_bal)
         if not single:
@@ -246,15 +258,16 @@ class Dispatcher:
             row_lo = np.concatenate([row_lo, -g.line_limit_mw[lim]])
             row_hi = np.concatenate([row_hi, g.line_limit_mw[lim]])
         a.sort_indices()
-        self._c_phi = ng + nb
-        self._c_pool = n_col = ng + nb + n_phi
+        self._c_phi = n_fix
+        self._c_pool = n_col = n_fix + n_phi
         inf = highspy.kHighsInf
         lp = highspy.HighsLp()
         lp.num_col_ = n_col
         lp.num_row_ = a.shape[0]
-        lp.col_cost_ = np.concatenate([self._seg_cost, np.full(nb, self.voll_usd_per_mwh), np.zeros(n_phi)])
-        lp.col_lower_ = np.concatenate([np.zeros(ng + nb), np.full(n_phi, -inf)])
-        lp.col_upper_ = np.concatenate([self._seg_width, np.zeros(nb), np.full(n_phi, inf)])
+        lp.col_cost_ = np.concatenate([self._seg_cost, np.full(nb, self.voll_usd_per_mwh), np.zeros(2 * u),
+                                       np.zeros(n_phi)])
+        lp.col_lower_ = np.concatenate([np.zeros(n_fix), np.full(n_phi, -inf)])
+        lp.col_upper_ = np.concatenate([self._seg_width, np.zeros(nb + 2 * u), np.full(n_phi, inf)])
         lp.row_lower_ = row_lo
         lp.row_upper_ = row_hi
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -268,6 +281,7 @@ class Dispatcher:
         self._n_bal = n_bal
         # index arrays and buffers reused every hour
         self._fixed_idx = np.arange(ng + nb, dtype=np.int32)
+        self._stor_idx = np.arange(ng + nb, n_fix, dtype=np.int32)
         self._pool_idx = np.zeros(0, np.int32)
         self._row_idx = np.arange(n_bal, dtype=np.int32)
 
@@ -352,7 +366,8 @@ class Dispatcher:
         return col
 
     # -- every hour ------------------------------------------------------------------------------
-    def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh, min_mw=None) -> DispatchResult:
+    def solve(self, demand_mw, avail_mw, bid_mw, bid_price_usd_per_mwh, min_mw=None,
+              storage: StorageOffers | None = None) -> DispatchResult:
         """Clear one hour.
 
         demand_mw: (n_bus,) inflexible demand; avail_mw: (n_gen,) MW available (cap for thermal
@@ -361,7 +376,8 @@ class Dispatcher:
         for bids at or above VOLL); min_mw: (n_gen,) optional floor on each unit's output (its
         minimum output when committed, else 0; capped at avail_mw). When floors make the hour
         infeasible (they exceed what demand and the lines can absorb), the hour is cleared again
-        without them and the result's status says so.
+        without them and the result's status says so. storage: the storage units' offers (None:
+        every unit idle this hour).
         """
         g = self.grid
         d = _vector(demand_mw, g.n_bus, "demand_mw", "one MW value >= 0 per bus")
@@ -380,6 +396,7 @@ class Dispatcher:
         floor = None
         if min_mw is not None:
             floor = np.minimum(_vector(min_mw, g.n_gen, "min_mw", "one MW value >= 0 per generator"), avail)
+        stor_hi, stor_cost = self._storage_columns(storage)
         ns = self._n_seg
         live, step_of, step_bus, step_mw, step_price = self._steps(q, price)
         hi, lo = self._fixed_hi, self._fixed_lo
@@ -388,21 +405,52 @@ class Dispatcher:
         lo[:ns] = 0.0 if floor is None else np.clip(floor[self._seg_gen] - a, 0.0, w)
         hi[ns:] = d
         if self._lazy:
-            x, y, step_x, flow, status = self._solve_sifting(d, lo, hi, step_bus, step_mw, step_price)
+            x, y, step_x, flow, status = self._solve_sifting(d, lo, hi, step_bus, step_mw, step_price, stor_hi,
+                                                             stor_cost)
         else:
-            x, y, step_x, status = self._solve_full(d, lo, hi, floor, step_bus, step_mw, step_price)
+            x, y, step_x, status = self._solve_full(d, lo, hi, floor, step_bus, step_mw, step_price, stor_hi,
+                                                    stor_cost)
             flow = None
         bid = np.zeros(self._n_bid)
         if len(live):
             share = step_x / step_mw  # 1.0 exactly for a step cleared in full
             bid[live] = np.clip(q[live] * share[step_of], 0.0, q[live])
-        return self._result(x, y, d, avail, bid, status, flow)
+        return self._result(x, y, d, avail, bid, status, flow, stor_hi)
 
-    def _solve_full(self, d, lo, hi, floor, step_bus, step_mw, step_price):
+    def _storage_columns(self, storage: StorageOffers | None) -> tuple[np.ndarray, np.ndarray]:
+        """The storage columns' upper bounds and objective coefficients, [charge, discharge],
+        from the hour's offers (checked; prices clipped to the bids' cap)."""
+        u = self._n_stor
+        if storage is None or not u:
+            if storage is not None and len(np.asarray(storage.charge_mw)):
+                raise ValueError(f"storage: offers for {len(np.asarray(storage.charge_mw))} units, but the "
+                                 "dispatcher has no storage_bus; build it with storage_bus")
+            return np.zeros(2 * u), np.zeros(2 * u)
+        cap = self.bid_price_cap_usd_per_mwh
+        qc = _vector(storage.charge_mw, u, "storage.charge_mw", "one MW value >= 0 per storage unit")
+        qd = _vector(storage.discharge_mw, u, "storage.discharge_mw", "one MW value >= 0 per storage unit")
+        prices = []
+        for name in ("charge_usd_per_mwh", "discharge_usd_per_mwh"):
+            p = np.asarray(getattr(storage, name), float)
+            if p.shape != (u,) or np.isnan(p).any():
+                raise ValueError(f"storage.{name}: give one price (not NaN) per storage unit ({u}); got shape {p.shape}")
+            prices.append(np.clip(p, -cap, cap))
+        pc, pd = prices
+        both = (qc > 0) & (qd > 0) & (pd <= pc)
+        if both.any():
+            i = int(np.flatnonzero(both)[0])
+            raise ValueError(f"storage unit {i}: discharge price {pd[i]:g} <= charge price {pc[i]:g} USD/MWh with MW "
+                             "offered both ways; offer to sell above the price you buy at")
+        return np.concatenate([qc, qd]), np.concatenate([-pc, pd])
+
+    def _solve_full(self, d, lo, hi, floor, step_bus, step_mw, step_price, stor_hi, stor_cost):
         """The whole LP in HiGHS, warm from the last hour: new bounds, costs and right-hand sides."""
         h = self._h
         col = self._pool_columns(step_bus)
         h.changeColsBounds(len(self._fixed_idx), self._fixed_idx, lo, hi)
+        if self._n_stor:
+            h.changeColsBounds(len(self._stor_idx), self._stor_idx, np.zeros(len(stor_hi)), stor_hi)
+            h.changeColsCost(len(self._stor_idx), self._stor_idx, stor_cost)
         if self._n_pool:
             self._pool_hi[:] = 0.0
             self._pool_hi[col] = step_mw
@@ -417,16 +465,18 @@ class Dispatcher:
         x = np.asarray(sol.col_value)
         return x, np.asarray(sol.row_dual), x[self._c_pool + col], self._status_text
 
-    def _solve_sifting(self, d, lo, hi, step_bus, step_mw, step_price):
-        """The PTDF form by sifting (`SiftingLp`): columns [segments, shed per bus, bid pool];
-        if the units' floors leave no feasible point, the hour again without them."""
+    def _solve_sifting(self, d, lo, hi, step_bus, step_mw, step_price, stor_hi, stor_cost):
+        """The PTDF form by sifting (`SiftingLp`): columns [segments, shed per bus, storage charge
+        and discharge, bid pool]; if the units' floors leave no feasible point, the hour again
+        without them."""
         col = self._pool_columns(step_bus)
         n = self._n_pool
-        cost = np.concatenate([self._seg_cost, np.full(self.grid.n_bus, self.voll_usd_per_mwh), np.zeros(n)])
+        cost = np.concatenate([self._seg_cost, np.full(self.grid.n_bus, self.voll_usd_per_mwh), stor_cost,
+                               np.zeros(n)])
         cost[self._c_pool + col] = -step_price
-        hi_all = np.concatenate([hi, np.zeros(n)])
+        hi_all = np.concatenate([hi, stor_hi, np.zeros(n)])
         hi_all[self._c_pool + col] = step_mw
-        lo_all = np.concatenate([lo, np.zeros(n)])
+        lo_all = np.concatenate([lo, np.zeros(len(stor_hi) + n)])
         sol = self.sifting.solve(cost, lo_all, hi_all, self._col_bus, self._col_sign, d)
         status = "optimal"
         if not sol.feasible and lo[:self._n_seg].any():
@@ -479,16 +529,20 @@ class Dispatcher:
         y = np.asarray(y)
         return np.full(self.grid.n_bus, y[0] + 0.0) if self.copperplate else y[:self.grid.n_bus] + 0.0
 
-    def _result(self, x, y, d, avail, bid, status, flow) -> DispatchResult:
-        """x: segments, shed, ...; y: LMPs (PTDF form) or row duals; flow: PTDF form's flows."""
+    def _result(self, x, y, d, avail, bid, status, flow, stor_hi) -> DispatchResult:
+        """x: segments, shed, storage, ...; y: LMPs (PTDF form) or row duals; flow: PTDF form's flows."""
         g = self.grid
-        ns, nb = self._n_seg, g.n_bus
+        ns, nb, u = self._n_seg, g.n_bus, self._n_stor
         seg = np.clip(x[:ns], 0.0, self._seg_width)
         gen = np.minimum(np.bincount(self._seg_gen, seg, g.n_gen), avail)
         shed = np.clip(x[ns:ns + nb], 0.0, d)
+        stor = np.clip(x[ns + nb:ns + nb + 2 * u], 0.0, stor_hi)
+        charge, discharge = stor[:u], stor[u:]
         if self.copperplate:
             lmp = np.full(g.n_bus, y[0] + 0.0)
             inj = (np.bincount(g.gen_bus, gen, g.n_bus) - np.bincount(self.bid_bus, bid, g.n_bus) + shed - d)
+            if u:
+                inj = inj + np.bincount(self.storage_bus, discharge - charge, g.n_bus)
             flow = g.ptdf @ inj
             congested = np.zeros(g.n_line, bool)
         else:
@@ -505,7 +559,21 @@ class Dispatcher:
             bid_cleared_mw=bid, shed_mw=shed, curtailed_mw=curtailed,
             emissions_t=float(gen @ g.gen_co2_t_per_mwh),
             cost_usd=float(seg @ self._seg_cost + self.voll_usd_per_mwh * shed.sum()),
-            status=status)
+            status=status, storage_charge_mw=charge, storage_discharge_mw=discharge)
+
+
+def _bus_indices(bus, grid: Grid, name: str, what: str) -> np.ndarray:
+    bus = np.asarray(bus)
+    if not bus.size:
+        return np.zeros(0, np.int64)
+    if bus.ndim != 1 or not np.issubdtype(bus.dtype, np.integer):
+        raise ValueError(f"{name}: must be a 1-D array of bus indices (got shape {bus.shape}, "
+                         f"dtype {bus.dtype}); give one bus index per {what}")
+    bad = np.flatnonzero((bus < 0) | (bus >= grid.n_bus))
+    if bad.size:
+        raise ValueError(f"{name}[{bad[0]}]: bus index {bus[bad[0]]} is out of range 0..{grid.n_bus - 1}; "
+                         "use bus positions in the grid")
+    return bus
 
 
 def _vector(v, n: int, name: str, fix: str) -> np.ndarray:

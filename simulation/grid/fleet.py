@@ -3,12 +3,15 @@ fuel costs re-priced, line limits scaled, all by documented rules (pure: a `Grid
 
 - **Placement** (`add_plants`): the MW to add (target minus what the case has of that kind) is
   split over zones by the given shares, and in each zone into plants of `plant_mw` (the last
-  one smaller). Each plant goes to the zone's bus with the most *headroom*, the sum of the
-  limits of the lines at the bus minus the capacity already there (the case's units and the
-  plants placed before it), so a bus takes a plant only while its own lines could carry its
-  full output away; a zone without a bus whose headroom fits a plant is an error naming it.
-  Ties go to the lower bus position. What the lines beyond the bus can carry is the dispatch's
-  to find (congestion, curtailment, prices).
+  one smaller). A bus can take a plant while its *headroom*, the sum of the limits of the lines
+  at the bus minus the capacity already there (the case's units and the plants placed before),
+  fits the plant: its own lines could carry the plant's full output away. Of those buses each
+  plant goes to the one with the fewest plants added so far (wind and solar alike), then the
+  most headroom, then the lowest position: the zone's plants spread over its strongest buses,
+  one each before any bus takes a second, as Texas's wind and solar farms spread over the zones
+  rather than sitting at one substation. A zone without a bus that fits a plant is an error
+  naming it. What the lines beyond the bus can carry is the dispatch's to find (congestion,
+  curtailment, prices).
 - **Fuel costs** (`reprice_fuels`): a gas unit's cost is heat rate x gas price; the case's costs
   rank its units, so each unit's heat rate is its kind's (`heat_rate_mmbtu_per_mwh`) times its
   cost over its kind's median cost, and both cost terms (linear and quadratic) scale by the
@@ -61,20 +64,26 @@ def add_plants(grid: Grid, kind: str, target_mw: float, zone_shares: dict[str, f
     if total_share <= 0:
         raise ValueError(f"{where}: the {kind} zone shares sum to 0; give at least one positive share")
     headroom = bus_headroom_mw(grid)
+    names = grid.gen_name.astype(str)
+    added_before = np.char.startswith(names, "wind2024_") | np.char.startswith(names, "solar2024_")
+    plants = np.bincount(grid.gen_bus[added_before], minlength=grid.n_bus)  # plants each bus has (wind, then solar)
     new_bus, new_cap = [], []
     for zone in sorted(zone_shares):
         mw = add * zone_shares[zone] / total_share
         in_zone = np.flatnonzero(grid.bus_zone == zone)
         n = max(int(math.ceil(mw / plant_mw - 1e-9)), 1)
         for k, size in enumerate([plant_mw] * (n - 1) + [mw - plant_mw * (n - 1)]):
-            b = in_zone[int(np.argmax(headroom[in_zone]))]  # first of the largest: lowest position on ties
-            if headroom[b] < size:
+            fits = in_zone[headroom[in_zone] >= size]
+            if not fits.size:
                 raise ValueError(f"{where}: zone {zone!r} has no bus left whose lines can carry a {size:,.0f} MW "
                                  f"{kind} plant ({mw - k * plant_mw:,.0f} MW still to place); give the zone a "
                                  "smaller share")
-            new_bus.append(int(b))
+            # the fewest plants added so far, then the most headroom, then the lowest position
+            b = int(fits[np.lexsort((fits, -headroom[fits], plants[fits]))[0]])
+            new_bus.append(b)
             new_cap.append(size)
             headroom[b] -= size
+            plants[b] += 1
     n = len(new_bus)
     start = int(np.count_nonzero(np.char.startswith(grid.gen_name.astype(str), f"{kind}2024_")))
     names = [f"{kind}2024_{start + i + 1}" for i in range(n)]

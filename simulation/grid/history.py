@@ -47,6 +47,19 @@ class LmpHistory:
         k = len(rows)
         return days[k // 2] if k % 2 else 0.5 * (days[k // 2 - 1] + days[k // 2])
 
+    def day_ahead_profile(self, buses: np.ndarray | None = None) -> np.ndarray:
+        """(24, buses) forecast of the LMP at every bus (or at `buses`) for the next hour and the 23
+        after it: row k is the median of the hour k hours ahead's same hour of the day over the last
+        week's days (as many whole days as seen). Row 0 is `day_ahead`."""
+        if self._n < 24:
+            raise ValueError("day_ahead_profile: push at least a day of prices first")
+        days = min(FORECAST_DAYS, self._n // 24)
+        rows = (self._n - 24 * days + np.arange(24 * days)) % len(self._buf)
+        block = self._buf[rows] if buses is None else self._buf[rows[:, None], buses]
+        block = block.reshape(days, 24, -1)  # [day, k]: 24 (days - day) - k hours before the next
+        block.sort(axis=0)
+        return block[days // 2] if days % 2 else 0.5 * (block[days // 2 - 1] + block[days // 2])
+
     def at_bus(self, bus: int) -> np.ndarray:
         """Every recorded hour's LMP at `bus` (USD/MWh), in no particular order."""
         return self._buf[:min(self._n, len(self._buf)), bus].copy()

@@ -155,14 +155,16 @@ class PandapowerMarket:
 
 
 def segmented_net(grid: Grid, demand_mw, avail_mw, floor_mw, segments, voll_usd_per_mwh: float | None = None,
-                  bid_steps=None):
+                  bid_steps=None, offer_steps=None, fixed_injection_mw=None):
     """One hour of our LP as a new pandapower net, for a case read in full: the lines as in
     `PandapowerMarket`; an inflexible load per bus with demand; a zero external grid at the slack
     (the angle reference only); each unit with MW available as a controllable gen in [min(floor,
     avail), avail] with its piecewise-linear cost (`Dispatcher.segment_costs()`, cut at avail;
     uncommitted units, avail 0, are left out). With `voll_usd_per_mwh`, a shed gen per load bus
     at that cost up to its demand; `bid_steps` = (bus, MW, USD/MWh) arrays become controllable
-    loads costed at minus their price."""
+    loads costed at minus their price, `offer_steps` (the same arrays; storage discharging)
+    controllable static generators costed at their price; `fixed_injection_mw` (per bus; e.g.
+    storage at its cleared MW) fixed static generators where > 0 and fixed loads where < 0."""
     import pandapower as pp
 
     demand, avail, floor = (np.asarray(v, float) for v in (demand_mw, avail_mw, floor_mw))
@@ -203,4 +205,16 @@ def segmented_net(grid: Grid, demand_mw, avail_mw, floor_mw, segments, voll_usd_
         flex = pp.create_loads(net, buses=bus, p_mw=np.zeros(len(bus)), min_p_mw=np.zeros(len(bus)), max_p_mw=mw,
                                controllable=np.ones(len(bus), bool))
         pp.create_poly_costs(net, flex, "load", cp1_eur_per_mw=-np.asarray(price, float))
+    if offer_steps is not None and len(offer_steps[0]):
+        bus, mw, price = offer_steps
+        sell = pp.create_sgens(net, buses=bus, p_mw=np.zeros(len(bus)), min_p_mw=np.zeros(len(bus)), max_p_mw=mw,
+                               controllable=np.ones(len(bus), bool))
+        pp.create_poly_costs(net, sell, "sgen", cp1_eur_per_mw=np.asarray(price, float))
+    if fixed_injection_mw is not None:
+        inj = np.asarray(fixed_injection_mw, float)
+        out, into = np.flatnonzero(inj > 0), np.flatnonzero(inj < 0)
+        if out.size:
+            pp.create_sgens(net, buses=out, p_mw=inj[out], controllable=np.zeros(out.size, bool))
+        if into.size:
+            pp.create_loads(net, buses=into, p_mw=-inj[into], controllable=np.zeros(into.size, bool))
     return net

@@ -79,7 +79,7 @@ def map_header(model) -> str:
     name = html.escape(model.config_name)
     if not last:
         head = (f'<div class="gp-map-header" data-steps="{steps}" style="font:13px sans-serif;margin:2px 6px">'
-                f"<b>{name}</b>: {len(model.agents)} miners on {model.grid.n_bus} buses, "
+                f"<b>{name}</b>: {len(model.miner_agents)} miners on {model.grid.n_bus} buses, "
                 f"{len(model.grid.line_from)} lines; press Step or Play</div>")
         return head + settings_line(model)
     hw = model.heatwave_hours

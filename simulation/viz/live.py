@@ -90,12 +90,12 @@ class LiveModel(GridPivotModel):
         super().__init__(source, rng=rng, **{**overrides, **params})
         self.config_name = str(config) if config else DEFAULT_CONFIG
         sc = self._resolved()
-        self.settings = {"seed": int(sc.run.seed) if rng is None else rng, "miners": len(self.agents),
+        self.settings = {"seed": int(sc.run.seed) if rng is None else rng, "miners": len(self.miner_agents),
                          "strategy_mix": strategy_mix, "btc_drift_per_year": sc.markets.btc_price.drift_per_year,
                          "ai_price_usd_per_gpu_hour": sc.markets.ai.price0_usd_per_gpu_hour}
         self.history = History(self.hours)
-        self._miner_names = [a.name for a in sorted(self.agents, key=lambda a: a.row)]
-        self._miner_strategies = [a.strategy.name for a in sorted(self.agents, key=lambda a: a.row)]
+        self._miner_names = [a.name for a in sorted(self.miner_agents, key=lambda a: a.row)]
+        self._miner_strategies = [a.strategy.name for a in sorted(self.miner_agents, key=lambda a: a.row)]
 
     def step(self) -> None:
         super().step()
