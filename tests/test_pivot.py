@@ -493,13 +493,13 @@ def test_an_ai_boom_commits_more_mw_to_ai_than_the_default_with_the_same_seed():
         events, invest = [], m.invest
 
         def recorded(inputs):
-            review = invest(inputs)
-            events.extend(review)
+            review = invest(inputs)  # (investment events, leases signed)
+            events.extend(review[0])
             return review
 
         m.invest = recorded
         m.run_hours()
-        return float(sum(a.committed_ai_mw for a in m.agents)), events
+        return float(sum(a.committed_ai_mw for a in m.miner_agents)), events
 
     default_mw, _ = run("configs/default.toml")
     boom_mw, events = run("configs/ai_boom.toml")
