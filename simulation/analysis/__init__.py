@@ -10,7 +10,8 @@ from pathlib import Path
 
 from simulation.analysis.figures import COLUMNS as FIGURE_COLUMNS
 from simulation.analysis.figures import figure_data, write_figures
-from simulation.analysis.runs import format_table, outcomes
+from simulation.analysis.runs import format_table
+from simulation.analysis.runs import outcomes as run_outcomes  # `outcomes` is also analyse_paths' argument
 
 
 def analyse_paths(paths: list[Path], figures: bool = True, outcomes: list[str] | None = None,
@@ -65,7 +66,7 @@ def analyse_paths(paths: list[Path], figures: bool = True, outcomes: list[str] |
             raise RunDamagedError(f"{p / 'hourly.parquet'}: missing from a complete run folder; the folder is "
                                   "damaged: re-run it")
         try:
-            runs[p.name] = outcomes(tables)
+            runs[p.name] = run_outcomes(tables)
             written = write_figures(tables, p) if figures else []
         except KeyError as e:
             col = e.args[0] if e.args else "?"
