@@ -200,7 +200,7 @@ def cmd_analyse(args) -> int:
     try:
         if args.min_coverage is not None and not 0 < args.min_coverage <= 1:
             raise ValueError(f"--min-coverage {args.min_coverage}: give a share between 0 and 1, e.g. 0.5")
-        print(analyse_paths(args.runs, figures=not args.no_figures, outcomes=args.outcome, where=args.where,
+        print(analyse_paths(args.runs, figures=not args.no_figures, outcome_names=args.outcome, where=args.where,
                             min_coverage=args.min_coverage))
     except (FileNotFoundError, ValueError) as e:
         raise _UserError(_one_line(e)) from None

@@ -14,12 +14,12 @@ from simulation.analysis.runs import format_table
 from simulation.analysis.runs import outcomes as run_outcomes  # `outcomes` is also analyse_paths' argument
 
 
-def analyse_paths(paths: list[Path], figures: bool = True, outcomes: list[str] | None = None,
+def analyse_paths(paths: list[Path], figures: bool = True, outcome_names: list[str] | None = None,
                   where: str | None = None, min_coverage: float | None = None) -> str:
     """Text report for run folders (side by side when several) and batch folders; figures are
-    written into each folder. A designed batch gets sensitivity indices for `outcomes`, PRIM for
-    the condition `where`, and the replications check; a grid batch the replications check for
-    `outcomes`."""
+    written into each folder. A designed batch gets sensitivity indices for `outcome_names`, PRIM
+    for the condition `where`, and the replications check; a grid batch the replications check
+    for `outcome_names`."""
     import json
 
     import pyarrow as pa
@@ -40,7 +40,7 @@ def analyse_paths(paths: list[Path], figures: bool = True, outcomes: list[str] |
                 from simulation.analysis.design_report import analyse_design
                 from simulation.analysis.prim import MIN_COVERAGE
 
-                parts.append(analyse_design(p, outcomes=outcomes, where=where, figures=figures,
+                parts.append(analyse_design(p, outcomes=outcome_names, where=where, figures=figures,
                                             min_coverage=MIN_COVERAGE if min_coverage is None else min_coverage))
                 continue
             if where:
@@ -53,10 +53,10 @@ def analyse_paths(paths: list[Path], figures: bool = True, outcomes: list[str] |
                                       f"({' '.join(str(e).split())[:100] or type(e).__name__}); "
                                       "re-run the batch command to rebuild it") from None
             parts.extend(_backtest_batch(p, figures))
-            if outcomes:
+            if outcome_names:
                 from simulation.analysis.design_report import grid_replications
 
-                parts.append(grid_replications(p, outcomes))
+                parts.append(grid_replications(p, outcome_names))
             continue
         tables = read_run(p, columns=FIGURE_COLUMNS)
         if "epochs" in tables:

@@ -97,7 +97,9 @@ def write_figure(path: Path, results: dict[str, pd.DataFrame], design: str, titl
         d = df.iloc[::-1]
         ypos = np.arange(len(d))
         if design == "morris":
-            ax.barh(ypos, d["mu_star"], xerr=d["mu_star_ci"], color="#4472c4", capsize=3, label="mu*")
+            lo = np.minimum(d["mu_star_ci"], d["mu_star"])  # mu* >= 0: the interval is drawn from 0 up
+            ax.barh(ypos, d["mu_star"], xerr=[lo, d["mu_star_ci"]], color="#4472c4", capsize=3,
+                    label="mu* (95 % bootstrap interval)")
             ax.plot(d["sigma"], ypos, "o", color="#c55a11", label="sigma")
             ax.set_xlabel(f"mu* (mean |effect| over the input's range)\n{outcome}")
         else:

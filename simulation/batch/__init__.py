@@ -4,12 +4,15 @@ Ray tasks on a cluster, one log folder per run and one row per run in `batch.par
 The package, by job:
 
 - `sweep`     the sweep file (keys, dimensions, ranges, zipped groups), the runs it plans, their seeds
+- `design`    designs over [uncertainties] (grid, LHS, Sobol', Morris) and the design table
 - `task`      one run on a worker: a self-contained `Task` (the resolved scenario as TOML text) in,
               a `RunResult` (row + the run folder's files as bytes) out; workers touch no shared disk
 - `executors` worker processes and Ray tasks behind one bounded-submit loop; Ray retries dead workers
 - `folder`    the batch folder, written by the driver alone: atomic run folders and rows, resume, lock
 - `table`     `batch.parquet`, rebuilt atomically from the rows
-- `driver`    `run_batch`: plan, submit, store
+- `driver`    `run_batch`: plan, submit, store (`--shard i/N`: one slice)
+- `merge`     shard folders joined into one batch
+- `ema`       gridpivot as an EMA Workbench model; a batch as EMA experiments (the `ema` extra)
 
 See `sweep` for the sweep file and the seed rule, `folder` for the folder layout and resume.
 """
