@@ -3,8 +3,10 @@ sweep (`configs/sweeps/halving_counterfactual.toml`: the pivot_2024 scenario wit
 halving, 8 seeds each, common random numbers), run through `run.py batch` and `run.py analyse`.
 
 To fit the test suite the runs stop seven months past block 840,000 (6,000 hours, 2024-11)
-instead of at the end of 2025; everything else is the sweep file as shipped. The full sweep's
-numbers are in docs/model/pivot.md."""
+instead of at the end of 2025; everything else is the sweep file as shipped. These tests check the
+counterfactual's mechanism (paired arms on common random numbers that differ only by the subsidy,
+and the paired statistics analyse reports), not its answer: what the halving did is a study, whose
+numbers are in docs/model/pivot.md and whose answer may change with the model's economics."""
 
 import re
 import subprocess
@@ -37,24 +39,43 @@ def batch(tmp_path_factory):
     return out
 
 
-def test_the_halving_pushes_miners_into_ai_seed_by_seed(batch):
+def test_each_pair_shares_its_seed_and_exogenous_world_and_differs_by_the_subsidy(batch):
+    """Replication r runs both arms on one seed: the same BTC price hour by hour, and blocks
+    from height 840,000 on pay 3.125 BTC with the halving and 6.25 BTC without."""
+    import pandas as pd
+
     df, dims, meta = load_batch(batch)
     assert meta["replications"] == 8 and (df["status"] == "ok").all() and len(df) == 16
+    for r, arms in df.groupby("replication"):
+        assert arms["seed"].nunique() == 1 and set(arms["bitcoin.halving"].astype(bool)) == {True, False}
+        run = {bool(a["bitcoin.halving"]): batch / "runs" / a["run_id"] for _, a in arms.iterrows()}
+        price = {k: pd.read_parquet(v / "hourly.parquet", columns=["btc_price_usd"])["btc_price_usd"] for k, v in run.items()}
+        assert price[True].equals(price[False]), f"replication {r}: the arms saw different BTC prices"
+        blocks = {k: pd.read_parquet(v / "blocks.parquet", columns=["height", "subsidy_btc"]) for k, v in run.items()}
+        after = {k: b[b["height"] >= 840_000]["subsidy_btc"] for k, b in blocks.items()}
+        assert len(after[True]) and len(after[False])
+        assert (after[True] == 3.125).all() and (after[False] == 6.25).all()
+        before = {k: b[b["height"] < 840_000]["subsidy_btc"] for k, b in blocks.items()}
+        assert (before[True] == 6.25).all() and (before[False] == 6.25).all()
+
+
+def test_the_paired_difference_is_the_mean_of_the_seeds_differences(batch):
+    df, _, _ = load_batch(batch)
     p = paired(df, "ai_mw_end")
     assert len(p) == 8
-    assert (p["difference"] > 0).sum() >= 7, p
+    ok = df[df["status"] == "ok"]
+    on = ok[ok["bitcoin.halving"].astype(bool)].set_index("replication")["ai_mw_end"]
+    off = ok[~ok["bitcoin.halving"].astype(bool)].set_index("replication")["ai_mw_end"]
+    assert (p["difference"] == (on - off).loc[p.index]).all()
     m, lo, hi, n = mean_ci(p["difference"])
-    assert lo > 0, (m, lo, hi)
+    assert n == 8 and lo <= m <= hi and abs(m - (on - off).mean()) < 1e-9
 
 
-def test_commitments_come_after_the_halving_they_foresee(batch):
-    """Fewer than a third of the year after's: checked on the ~7 months simulated after block
-    840,000, a lower bound of the year's (commitments only add up)."""
+def test_commitment_timing_counts_the_months_either_side_of_the_halving(batch):
     df, _, _ = load_batch(batch)
     t = commitment_timing(batch, df)
     assert len(t) == 8 and (t["year_covered"] > 0.5).all()
-    assert t["mw_year_after"].sum() > 0
-    assert t["mw_before"].sum() < t["mw_year_after"].sum() / 3
+    assert (t["mw_before"] >= 0).all() and (t["mw_year_after"] >= 0).all()
 
 
 def test_analyse_shows_the_pair_side_by_side_with_a_figure(batch):
