@@ -56,6 +56,10 @@ DUAL_TOL = 1e-7
 PIVOT_TOL = 1e-9
 #: pivots per solve after which the hour goes to HiGHS
 MAX_ITERATIONS = 5000
+#: a nonbasic column with one (or no) finite bound on the wrong side of its reduced cost gets an
+#: artificial bound this far away (Koberstein sec. 4.1.2, "artificial bounds"); the hour goes to HiGHS
+#: if one is still at its artificial bound at the end
+ARTIFICIAL_BOX = 1e7
 #: the basis inverse is refactored from scratch after this many product-form updates
 REFACTOR_EVERY = 100
 #: matrix entries below this are dropped (HiGHS's small_matrix_value)
@@ -185,6 +189,7 @@ def _simplex(at, cost, lo, hi, status, basic, binv, m, n, value, y, d, max_iter,
     col = np.zeros(m)
     rho = np.zeros(m)
     rho_flip = np.zeros(m)
+    boxed = np.zeros(nt, np.bool_)
     cand = np.zeros(nt, np.int64)
     ratio = np.zeros(nt)
     _dual(at, cost, status, basic, binv, m, n, y, d)
@@ -204,17 +209,26 @@ def _simplex(at, cost, lo, hi, status, basic, binv, m, n, value, y, d, max_iter,
             elif s == 3:
                 status[j] = 1
         elif fin_lo:
-            if d[j] < -DUAL_TOL:
-                return _DUAL_INFEASIBLE, 0, updates
-            status[j] = 1
+            if d[j] < -DUAL_TOL:  # dual infeasible: an artificial upper bound, at it
+                hi[j] = lo[j] + ARTIFICIAL_BOX
+                boxed[j] = True
+                status[j] = 2
+            else:
+                status[j] = 1
         elif fin_hi:
             if d[j] > DUAL_TOL:
-                return _DUAL_INFEASIBLE, 0, updates
-            status[j] = 2
+                lo[j] = hi[j] - ARTIFICIAL_BOX
+                boxed[j] = True
+                status[j] = 1
+            else:
+                status[j] = 2
         else:
             if abs(d[j]) > DUAL_TOL:
-                return _DUAL_INFEASIBLE, 0, updates
-            status[j] = 3
+                lo[j], hi[j] = -ARTIFICIAL_BOX, ARTIFICIAL_BOX
+                boxed[j] = True
+                status[j] = 1 if d[j] > 0 else 2
+            else:
+                status[j] = 3
     _primal(at, lo, hi, status, basic, value, binv, m, n)
     it = 0
     while True:
@@ -238,6 +252,10 @@ def _simplex(at, cost, lo, hi, status, basic, binv, m, n, value, y, d, max_iter,
             if score > best:
                 best, p, delta = score, i, dl
         if p < 0:
+            # optimal with the artificial boxes; for the LP itself only if none is at its box
+            for j in range(nt):
+                if boxed[j] and status[j] != 0:
+                    return _DUAL_INFEASIBLE, it, updates
             return _OK, it, updates
         if it >= max_iter:
             return _ITER_LIMIT, it, updates

@@ -66,6 +66,9 @@ CONGESTION_TOL = 1e-6
 
 #: the LP engines: HiGHS (the reference), or the compiled dual simplex with HiGHS as its fallback
 ENGINES = ("highs", "compiled")
+#: the engine of a Dispatcher made without one: HiGHS (the compiled engine's LMPs differ from HiGHS's in
+#: the last bits, so the pinned logs stay HiGHS's; the tests run the grid tests under both)
+DEFAULT_ENGINE = "highs"
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _banner_done = False
@@ -162,7 +165,7 @@ class Dispatcher:
 
     def __init__(self, grid: Grid, bid_bus, copperplate: bool = False, voll_usd_per_mwh: float = 5000.0,
                  cost_segments: int = DEFAULT_COST_SEGMENTS, formulation: str = "auto",
-                 engine: str = "highs") -> None:
+                 engine: str | None = None) -> None:
         bid_bus = np.asarray(bid_bus)
         if bid_bus.ndim != 1 or (bid_bus.size and not np.issubdtype(bid_bus.dtype, np.integer)):
             raise ValueError(f"bid_bus: must be a 1-D array of bus indices (got shape {bid_bus.shape}, "
@@ -191,7 +194,7 @@ class Dispatcher:
         self.formulation = "copperplate" if self.copperplate else formulation
         self._lazy = self.formulation == "ptdf"
         #: the engine in use ("compiled" asked for without numba is "highs")
-        self.engine, self._new_lp = _engine_factory(engine)
+        self.engine, self._new_lp = _engine_factory(DEFAULT_ENGINE if engine is None else engine)
         self._segments()
         self._build()
 
