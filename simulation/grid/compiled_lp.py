@@ -62,6 +62,9 @@ MAX_ITERATIONS = 5000
 ARTIFICIAL_BOX = 1e7
 #: the basis inverse is refactored from scratch after this many product-form updates
 REFACTOR_EVERY = 100
+#: the dense engine serves LPs up to this many rows (the sifting working LP: a few dozen; IEEE 118's
+#: B-theta LP: ~300); a larger one (ACTIVSg2000's B-theta LP: 5,000) is HiGHS's (`Dispatcher`)
+MAX_ROWS = 1000
 #: matrix entries below this are dropped (HiGHS's small_matrix_value)
 SMALL_MATRIX_VALUE = 1e-9
 

@@ -160,7 +160,8 @@ class Dispatcher:
     `engine`: the LP solver, "highs" (HiGHS) or "compiled" (`compiled_lp.CompiledLp`, a numba dual
     simplex warm from the last hour's basis and inverse, HiGHS for any solve it cannot finish;
     HiGHS when numba is not installed). Both solve the same LP (the B-theta LP, or the PTDF
-    form's sifting working LP) through the same calls; `engine_stats` counts the fallbacks.
+    form's sifting working LP) through the same calls; `engine_stats` counts the fallbacks. A
+    B-theta LP of more than `compiled_lp.MAX_ROWS` rows stays HiGHS's (`engine` says so).
     """
 
     def __init__(self, grid: Grid, bid_bus, copperplate: bool = False, voll_usd_per_mwh: float = 5000.0,
@@ -297,6 +298,8 @@ class Dispatcher:
         lp.a_matrix_.start_ = a.indptr.astype(np.int32)
         lp.a_matrix_.index_ = a.indices.astype(np.int32)
         lp.a_matrix_.value_ = a.data.astype(float)
+        if self.engine == "compiled" and a.shape[0] > compiled_lp.MAX_ROWS:  # too large for the dense engine
+            self.engine, self._new_lp = "highs", _new_highs
         self._h = self._new_lp()
         self._h.passModel(lp)
         self._n_bal = n_bal
