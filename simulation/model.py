@@ -177,7 +177,8 @@ class GridPivotModel(mesa.Model):
         self.dispatcher = Dispatcher(self.grid, np.repeat(self.fleet.bus, self.fleet.n_slots),
                                      copperplate=sc.grid.copperplate,
                                      voll_usd_per_mwh=sc.grid.voll_usd_per_mwh,
-                                     storage_bus=() if self.storage is None else self.storage.bus)
+                                     storage_bus=() if self.storage is None else self.storage.bus,
+                                     engine=sc.grid.dispatch_engine)
         self.bitcoin.calibrate_rest_of_world(self._local_th_s_at_full_power(), self.drivers.btc_price_usd)
         self._self_scheduled = np.zeros((self.fleet.n, self.fleet.n_slots), bool)
         for strategy, idx in self.strategy_groups:

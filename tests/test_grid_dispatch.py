@@ -15,6 +15,9 @@ from hypothesis import strategies as st
 from simulation.grid import (BID_PRIORITY_MARGIN_USD_PER_MWH, Dispatcher, Grid, ieee14, ieee118, synthetic_grid,
                              synthetic_series)
 
+# every test here runs with both LP engines (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("dispatch_engine")
+
 ROOT = Path(__file__).resolve().parents[1]
 TOL = 1e-6
 

@@ -10,6 +10,9 @@ import pytest
 from simulation.grid import (DEFAULT_CO2_T_PER_MWH, Dispatcher, Grid, ieee14, ieee118, load_grid, load_matpower,
                              synthetic_graph, synthetic_grid)
 
+# every test here runs with both LP engines (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("dispatch_engine")
+
 
 def three_bus(**edits) -> nx.MultiGraph:
     g = nx.MultiGraph(name="three", slack="A")

@@ -26,6 +26,9 @@ import pandapower.networks as pn  # noqa: E402
 from simulation.grid import Dispatcher, Grid, ieee14, ieee118  # noqa: E402
 from simulation.grid.pandapower_reference import PandapowerMarket, ReferenceNotConverged  # noqa: E402
 
+# every test here runs with both LP engines (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("dispatch_engine")
+
 MW_TOL = 1e-6
 PRICE_TOL = 1e-4
 PIPS_TIGHT = dict(PDIPM_GRADTOL=1e-10, PDIPM_COMPTOL=1e-10, PDIPM_COSTTOL=1e-10, PDIPM_FEASTOL=1e-10,

@@ -13,6 +13,9 @@ import pytest
 from simulation.grid import Dispatcher, Grid
 from simulation.grid.commitment import daily_commitment, reliability_units, scarcity_price
 
+# every test here runs with both LP engines (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("dispatch_engine")
+
 VOLL = 5000.0
 
 

