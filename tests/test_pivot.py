@@ -494,7 +494,7 @@ def test_an_ai_boom_commits_more_mw_to_ai_than_the_default_with_the_same_seed():
 
         def recorded(inputs):
             review = invest(inputs)
-            events.extend(review)
+            events.extend(review[0])  # (events, leases signed)
             return review
 
         m.invest = recorded
