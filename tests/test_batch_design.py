@@ -30,7 +30,7 @@ UNCERTAINTIES = """
 "markets.btc_price.drift_per_year" = {low = -0.5, high = 0.5}
 "markets.ai.hosting.fee_usd_per_mw_month" = {dist = "log-uniform", low = 100000.0, high = 160000.0}
 "markets.btc_price.vol_per_year" = {dist = "normal", mean = 0.55, sd = 0.1}
-"finance.hurdle_rate_per_year" = {dist = "normal", mean = 0.12, sd = 0.05, low = 0.05, high = 0.2}
+"finance.hashing_premium_per_year" = {dist = "normal", mean = 0.075, sd = 0.03, low = 0.01, high = 0.15}
 "markets.ai.hosting.lead_months" = {dist = "integer", low = 12, high = 24}
 "markets.ai.hosting.power" = ["passthrough", "miner"]
 """
@@ -56,7 +56,7 @@ def test_designs_have_the_right_size_and_stay_within_bounds(tmp_path, design, sa
     assert v["markets.ai.hosting.fee_usd_per_mw_month"].between(100000.0, 160000.0).all()
     vol = v["markets.btc_price.vol_per_year"]  # the central 99 % of N(0.55, 0.1)
     assert vol.between(0.55 - 2.576 * 0.1 - 1e-9, 0.55 + 2.576 * 0.1 + 1e-9).all()
-    assert v["finance.hurdle_rate_per_year"].between(0.05, 0.2).all()
+    assert v["finance.hashing_premium_per_year"].between(0.01, 0.15).all()
     lead = v["markets.ai.hosting.lead_months"]
     assert all(isinstance(x, int) for x in lead) and lead.between(12, 24).all()
     assert set(v["markets.ai.hosting.power"]) <= {"passthrough", "miner"}

@@ -54,13 +54,13 @@ def test_model_from_a_sweep_file_and_a_batch_as_ema_experiments(tmp_path):
         [fixed]
         "run.hours" = 12
         [uncertainties]
-        "markets.ai.hosting.retrofit_usd_per_mw" = {{low = 3.0e6, high = 12.0e6}}
-        "finance.hurdle_rate_per_year" = {{low = 0.08, high = 0.2}}
+        "markets.ai.hosting.build_usd_per_it_mw" = {{low = 6.0e6, high = 15.0e6}}
+        "finance.hashing_premium_per_year" = {{low = 0.03, high = 0.12}}
         "markets.ai.hosting.term_months" = {{dist = "integer", low = 120, high = 180}}
     """))
     model = model_from_sweep(sweep, ["ai_mw_end"])
-    assert {u.name for u in model.uncertainties} == {"markets__ai__hosting__retrofit_usd_per_mw",
-                                                     "finance__hurdle_rate_per_year", "markets__ai__hosting__term_months"}
+    assert {u.name for u in model.uncertainties} == {"markets__ai__hosting__build_usd_per_it_mw",
+                                                     "finance__hashing_premium_per_year", "markets__ai__hosting__term_months"}
     with pytest.raises(ValueError, match="log-uniform has no EMA parameter"):  # the study samples offers log-uniformly
         model_from_sweep(ROOT / "configs" / "sweeps" / "pivot_uncertainty.toml", ["ai_mw_end"])
     folder = tmp_path / "b"

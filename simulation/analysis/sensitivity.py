@@ -64,7 +64,7 @@ def indices(batch: DesignBatch, outcome: str) -> pd.DataFrame:
 
 
 def short_name(key: str) -> str:
-    """`markets.ai.hosting.retrofit_usd_per_mw` -> `hosting.retrofit_usd_per_mw` (figure labels)."""
+    """`markets.ai.hosting.build_usd_per_it_mw` -> `hosting.build_usd_per_it_mw` (figure labels)."""
     parts = key.split(".")
     return ".".join(parts[-2:])
 

@@ -9,7 +9,7 @@ Sweep file keys (with `design`; `[parameters]` and `[[zip]]` are then not used):
     levels = 4               # morris only: grid levels of each input (even; default 4)
 
     [uncertainties]          # dotted config path = a range or a distribution
-    "markets.ai.hosting.retrofit_usd_per_mw" = {low = 3e6, high = 15e6}           # uniform
+    "markets.ai.hosting.build_usd_per_it_mw" = {low = 6e6, high = 15e6}           # uniform
     "markets.ai.hosting.fee_usd_per_mw_month" = {dist = "log-uniform", low = 1e5, high = 1.6e5}
     "markets.btc_price.vol_per_year" = {dist = "normal", mean = 0.55, sd = 0.1}    # (low/high: truncation)
     "markets.ai.hosting.lead_months" = {dist = "integer", low = 12, high = 24}     # both included
