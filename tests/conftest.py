@@ -5,7 +5,9 @@ import pytest
 
 from simulation.grid import compiled_lp, dispatch
 
-ENGINES = ["highs"] + (["compiled"] if compiled_lp.AVAILABLE else [])
+#: the compiled engine's runs of the grid tests are `slow` (CI runs them with `pytest -m slow`);
+#: tests/test_dispatch_engines.py compares the engines in the default suite
+ENGINES = ["highs"] + ([pytest.param("compiled", marks=pytest.mark.slow)] if compiled_lp.AVAILABLE else [])
 
 
 @pytest.fixture(params=ENGINES)

@@ -1,6 +1,6 @@
 """The documentation: every config field in the generated reference, the ODD+D description
-complete, the citation metadata in step with the package, the tutorial notebook executing, and
-the site building with warnings as errors (slow: `pytest -m slow`, run by CI)."""
+complete, the citation metadata in step with the package, and (slow: `pytest -m slow`, run by CI)
+the tutorial notebook executing and the site building with warnings as errors."""
 
 from __future__ import annotations
 
@@ -92,6 +92,7 @@ def test_citation_metadata_matches_the_package():
     assert cff["title"] and cff["authors"] and cff["message"]
 
 
+@pytest.mark.slow
 def test_tutorial_notebook_executes(tmp_path):
     """docs/tutorials/first_study.ipynb runs top to bottom on a short horizon."""
     nbformat = pytest.importorskip("nbformat")

@@ -81,6 +81,7 @@ def _serve_and_stop(argv: list[str], cwd: Path) -> None:
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_every_readme_command_runs(tmp_path):
     commands = readme_commands()
     verbs = {shlex.split(c)[2] for c in commands}
