@@ -16,24 +16,11 @@ import pytest
 
 from simulation.grid import Dispatcher, load_grid, read_matpower, synthetic_series
 from simulation.grid.cases import matpower_case_path
-from simulation.grid.commitment import MUST_RUN_KINDS, daily_commitment
+from simulation.grid.commitment import MUST_RUN_KINDS
 from simulation.grid.pandapower_reference import ReferenceNotConverged, rundcopp, segmented_net
 
 # every test here runs with both LP engines (tests/conftest.py)
 pytestmark = pytest.mark.usefixtures("dispatch_engine")
-
-
-@pytest.fixture(scope="module")
-def texas():
-    return load_grid("matpower:case_ACTIVSg2000")
-
-
-@pytest.fixture(scope="module")
-def august(texas):
-    """Two August weeks of synthetic hours at the case's load and their commitment."""
-    s = synthetic_series(hours=24 * 14, start=dt.datetime(2024, 8, 1), peak_mw=texas.peak_demand_mw,
-                         rng=np.random.default_rng(1))
-    return s, daily_commitment(texas, s.demand_mw, s.wind_cf, s.solar_cf)
 
 
 def hour_inputs(texas, august, h):

